@@ -1,0 +1,45 @@
+# session-tutorial: `make lab` opens the tutorial, `make test` runs every test.
+# Both set up everything on a fresh machine and are fast the second time.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Runs a command with a usable keychain: the desktop's own, or a private Secret Service
+# (gnome-keyring under dbus-run-session) where Linux has none (CI, containers, Binder).
+WITH_KEYCHAIN := $(BIN)/python -m session_tutorial.launcher --
+
+.PHONY: lab test install system-deps lint notebooks bench tenant-start tenant-stop tenant-status clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(STAMP)
+
+system-deps:
+	@sh scripts/system-deps.sh
+
+lab: install system-deps
+	$(BIN)/python -m session_tutorial.provider start
+	$(WITH_KEYCHAIN) $(BIN)/jupyter lab notebooks/00-start-here.ipynb
+
+test: install system-deps
+	$(WITH_KEYCHAIN) sh scripts/run-tests.sh
+
+lint: install
+	$(BIN)/ruff check session_tutorial tests benchmarks
+	$(BIN)/ruff format --check session_tutorial tests benchmarks
+
+tenant-start: install
+	$(BIN)/python -m session_tutorial.provider start
+tenant-stop: install
+	$(BIN)/python -m session_tutorial.provider stop
+tenant-status: install
+	$(BIN)/python -m session_tutorial.provider status
+
+clean:
+	-$(BIN)/python -m session_tutorial.provider stop
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,138 @@
+"""``python -m session_tutorial.provider``: run and manage the local Auth0-compatible tenant.
+
+serve    run in the foreground until Ctrl-C (SIGINT) or SIGTERM
+start    run in the background (pid and URL kept in the data dir); no-op if running
+stop     stop the background tenant
+status   say whether it runs, and where
+clock    show or advance the tenant's clock (teaching control)
+revoke   revoke a user's refresh tokens (teaching control)
+sessions list a user's refresh-token families (teaching control)
+unblock  unblock a user after too many failed logins (teaching control)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import background
+from .config import DEFAULT_PORT, TenantConfig, default_data_dir
+from .control import TenantControl
+from .server import issuer_for, serve
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m session_tutorial.provider",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="where state is kept (default: %(default)s -> platformdirs)",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    for name in ("serve", "start"):
+        s = sub.add_parser(name, help=f"{name} the tenant")
+        s.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to serve a whole workshop room")
+        s.add_argument("--port", type=int, default=None, help=f"default {DEFAULT_PORT}")
+        s.add_argument("--data-dir", type=Path, default=None, dest="sub_data_dir")
+        s.add_argument(
+            "--refresh-leeway",
+            type=int,
+            default=0,
+            help="seconds the previous refresh token stays usable (default 0)",
+        )
+        s.add_argument("--access-token-ttl", type=int, default=3600)
+        s.add_argument(
+            "--no-teaching",
+            action="store_true",
+            help="turn off /_teaching controls, like a real Auth0 tenant",
+        )
+        s.add_argument(
+            "--public-url",
+            default=None,
+            help="base URL browsers use, e.g. behind jupyter-server-proxy",
+        )
+    sub.add_parser("stop", help="stop the background tenant")
+    sub.add_parser("status", help="is the background tenant running?")
+    c = sub.add_parser("clock", help="show the tenant's clock, or advance it")
+    c.add_argument("--advance", type=float, default=None, metavar="SECONDS")
+    for name in ("revoke", "sessions", "unblock"):
+        sub.add_parser(name).add_argument("email")
+    sub.add_parser("admin-key", help="print the admin key (for a shared workshop tenant)")
+    return p
+
+
+def _server_args(args: argparse.Namespace) -> tuple[str, ...]:
+    extra = [
+        "--refresh-leeway",
+        str(args.refresh_leeway),
+        "--access-token-ttl",
+        str(args.access_token_ttl),
+    ]
+    if args.no_teaching:
+        extra.append("--no-teaching")
+    if args.public_url:
+        extra += ["--public-url", args.public_url]
+    return tuple(extra)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    data_dir = getattr(args, "sub_data_dir", None) or args.data_dir or default_data_dir()
+    if args.command == "serve":
+        port = args.port or DEFAULT_PORT
+        config = TenantConfig(
+            issuer=issuer_for(args.host, port),
+            data_dir=data_dir,
+            refresh_leeway=args.refresh_leeway,
+            access_token_ttl=args.access_token_ttl,
+            teaching=not args.no_teaching,
+            public_url=args.public_url,
+        )
+        print(
+            f"Local tenant at {config.issuer} (data in {data_dir}); Ctrl-C stops it.",
+            file=sys.stderr,
+        )
+        serve(config, args.host, port)
+        return 0
+    if args.command == "start":
+        running = background.start(
+            data_dir, host=args.host, port=args.port, extra_args=_server_args(args), quiet=True
+        )
+        print(running)
+        return 0
+    if args.command == "stop":
+        print("stopped" if background.stop(data_dir) else "no local tenant was running")
+        return 0
+    if args.command == "status":
+        running = background.status(data_dir)
+        print(running or f"no local tenant is running for {data_dir}")
+        return 0 if running else 1
+    if args.command == "admin-key":
+        from .app import admin_key
+
+        print(admin_key(data_dir))
+        return 0
+    control = TenantControl.local(data_dir)
+    if args.command == "clock":
+        if args.advance is not None:
+            control.advance_clock(args.advance)
+        print(f"offset {control.offset():+.0f} s")
+    elif args.command == "revoke":
+        print(f"revoked {control.revoke_user(args.email)} session(s) of {args.email}")
+    elif args.command == "sessions":
+        print(json.dumps(control.sessions(args.email), indent=2))
+    elif args.command == "unblock":
+        control.unblock(args.email)
+        print(f"unblocked {args.email}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""One tenant in the background per data dir: start, stop, status, and ensure it runs.
+
+``make lab`` and the notebooks call :func:`ensure_running`, so a learner who opened
+JupyterLab by hand, with no terminal, still gets a tenant.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from filelock import FileLock
+
+from .config import DEFAULT_PORT, default_data_dir
+from .server import STATE_FILE
+
+START_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Running:
+    """A tenant running in the background: its process id, URL and data dir."""
+
+    pid: int
+    url: str
+    data_dir: Path
+    teaching: bool = True
+
+    def __str__(self) -> str:
+        return f"local tenant at {self.url} (pid {self.pid}, data in {self.data_dir})"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _answers(url: str) -> bool:
+    try:
+        r = httpx.get(url + "/.well-known/openid-configuration", timeout=2.0)
+    except httpx.HTTPError:
+        return False
+    return r.status_code == 200
+
+
+def status(data_dir: Path | None = None) -> Running | None:
+    """The tenant running for ``data_dir``, or None."""
+    data_dir = data_dir or default_data_dir()
+    try:
+        state = json.loads((data_dir / STATE_FILE).read_text())
+        running = Running(
+            int(state["pid"]), str(state["url"]), data_dir, bool(state.get("teaching", True))
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if _alive(running.pid) and _answers(running.url):
+        return running
+    return None
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def start(
+    data_dir: Path | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    extra_args: tuple[str, ...] = (),
+    quiet: bool = False,
+) -> Running:
+    """Start a background tenant for ``data_dir`` unless one runs; return it."""
+    data_dir = data_dir or default_data_dir()
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with FileLock(str(data_dir / "start.lock"), timeout=START_TIMEOUT + 10):
+        running = status(data_dir)
+        if running:
+            return running
+        if port is None:
+            port = DEFAULT_PORT if _port_free(host, DEFAULT_PORT) else free_port(host)
+        log = open(data_dir / "tenant.log", "ab")  # noqa: SIM115 - handed to the child
+        cmd = [
+            sys.executable,
+            "-m",
+            "session_tutorial.provider",
+            "serve",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            *extra_args,
+        ]
+        proc = subprocess.Popen(  # noqa: S603
+            cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+        log.close()
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            running = status(data_dir)
+            if running and running.pid == proc.pid:
+                if not quiet:
+                    print(f"Started the {running}", file=sys.stderr)
+                return running
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)  # polling a child process for readiness, not a test wait
+        proc.kill()
+        tail = (data_dir / "tenant.log").read_text(errors="replace")[-1500:]
+        raise RuntimeError(f"The local tenant did not start. Its log ends with:\n{tail}")
+
+
+def stop(data_dir: Path | None = None) -> bool:
+    """Stop the background tenant for ``data_dir``; False if none was running."""
+    running = status(data_dir)
+    if running is None:
+        return False
+    os.kill(running.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while _alive(running.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return True
+
+
+def ensure_running(data_dir: Path | None = None) -> str:
+    """The base URL of the local tenant, starting it in the background if needed."""
+    running = status(data_dir) or start(data_dir)
+    return running.url

@@ -1,0 +1,60 @@
+"""The local tenant's settings: who it is, where it keeps its state, how long tokens live."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+CLIENT_ID = "tutorial-app"
+CONNECTION = "Username-Password-Authentication"
+DEFAULT_PORT = 8941
+DEMO_USERS = (
+    ("ada@example.com", "Analytical-Engine-1843", "Ada Lovelace"),
+    ("alan@example.com", "Turing-Machine-1936", "Alan Turing"),
+)
+
+
+def default_data_dir() -> Path:
+    """``$SESSION_TUTORIAL_TENANT_DIR``, else the user's data dir from platformdirs."""
+    env = os.environ.get("SESSION_TUTORIAL_TENANT_DIR")
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_data_dir("session-tutorial", appauthor=False)) / "tenant"
+
+
+@dataclass(frozen=True)
+class TenantConfig:
+    """How one local tenant runs. ``issuer`` ends with a slash, as Auth0's does."""
+
+    issuer: str
+    data_dir: Path = field(default_factory=default_data_dir)
+    client_id: str = CLIENT_ID
+    connection: str = CONNECTION
+    access_token_ttl: int = 3600  # seconds; short enough to watch expire in notebook 03
+    id_token_ttl: int = 36000  # Auth0's default: 10 hours
+    refresh_token_lifetime: int = 30 * 24 * 3600  # absolute, Auth0's default 30 days
+    # Seconds during which the immediately previous refresh token may be used again (Auth0's
+    # "reuse interval"). It covers a response lost between tenant and keychain; see README.
+    refresh_leeway: int = 0
+    device_code_ttl: int = 900
+    device_interval: int = 5
+    max_failed_logins: int = 10  # Auth0's brute-force protection default
+    teaching: bool = True  # the /_teaching controls; off imitates a real Auth0 tenant
+    public_url: str | None = None  # where a browser reaches the tenant, if not the issuer
+
+    def __post_init__(self) -> None:
+        if not self.issuer.endswith("/"):
+            object.__setattr__(self, "issuer", self.issuer + "/")
+
+    @property
+    def browser_url(self) -> str:
+        """The base URL a person's browser uses (differs from the issuer behind a proxy)."""
+        url = self.public_url or self.issuer
+        return url if url.endswith("/") else url + "/"
+
+    @property
+    def userinfo_audience(self) -> str:
+        return self.issuer + "userinfo"

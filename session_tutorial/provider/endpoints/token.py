@@ -1,0 +1,37 @@
+"""POST /oauth/token: every grant the tenant knows (Auth0: Authentication API, Get Token)."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from ..errors import UnsupportedGrantType
+from ..idp import IdentityProvider
+from ..params import Params, read_params
+
+PASSWORD_REALM = "http://auth0.com/oauth/grant-type/password-realm"
+DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 5.1
+
+
+def _grant(idp: IdentityProvider, p: Params) -> dict[str, object]:
+    grant_type = p.require("grant_type")[0]
+    idp.check_client(p.get("client_id"))
+    if grant_type in (PASSWORD_REALM, "password"):
+        username, password = p.require("username", "password")
+        realm = p.require("realm")[0] if grant_type == PASSWORD_REALM else None
+        return idp.password_grant(username, password, p.get("scope"), p.get("audience"), realm)
+    if grant_type == "refresh_token":
+        return idp.refresh_grant(p.require("refresh_token")[0], p.get("scope"))
+    if grant_type == DEVICE_CODE:
+        return idp.device_grant(p.require("device_code")[0])
+    raise UnsupportedGrantType(f"Unsupported grant type: {grant_type}")
+
+
+async def token(request: Request) -> JSONResponse:
+    params = await read_params(request)
+    idp: IdentityProvider = request.app.state.idp
+    body = await run_in_threadpool(_grant, idp, params)
+    return JSONResponse(body, headers=NO_STORE)

@@ -1,0 +1,19 @@
+"""GET /userinfo: the signed-in user's profile for a Bearer access token (OIDC Core 5.3)."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from ..errors import InvalidToken
+from ..idp import IdentityProvider
+
+
+async def userinfo(request: Request) -> JSONResponse:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip() or " " in token.strip():
+        raise InvalidToken("Send the access token as: Authorization: Bearer <token>")
+    idp: IdentityProvider = request.app.state.idp
+    return JSONResponse(await run_in_threadpool(idp.userinfo, token.strip()))

@@ -1,0 +1,145 @@
+"""The identity provider: the tenant's parts put together, and the grants that use them.
+
+Endpoints (in :mod:`.endpoints`) parse HTTP; this module decides. Every method here is plain
+synchronous Python, so tests can call it without a server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .clock import TenantClock
+from .config import DEMO_USERS, TenantConfig
+from .device import DeviceCodes, DeviceGrant
+from .errors import InvalidGrant, InvalidRequest, UnknownClient
+from .keys import SigningKey, load_or_create
+from .refresh import Family, RefreshTokens
+from .storage import Database
+from .tokens import TokenMinter
+from .users import User, Users
+
+SUPPORTED_SCOPES = ("openid", "profile", "email", "offline_access")
+
+
+def _grantable(scope: str | None) -> str:
+    """Keep the scopes this tenant knows, in a stable order; Auth0 drops unknown ones too."""
+    asked = (scope or "").split()
+    return " ".join(s for s in SUPPORTED_SCOPES if s in asked)
+
+
+class IdentityProvider:
+    """One tenant: its config, database, key, clock, users and tokens."""
+
+    def __init__(self, config: TenantConfig, *, base_clock: Callable[[], float] | None = None):
+        self.config = config
+        config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.db = Database(config.data_dir / "tenant.sqlite3")
+        self.key: SigningKey = load_or_create(config.data_dir / "signing-key.pem")
+        self.clock = TenantClock(self.db, base_clock) if base_clock else TenantClock(self.db)
+        self.users = Users(self.db, config.max_failed_logins)
+        self.refresh_tokens = RefreshTokens(
+            self.db, leeway=config.refresh_leeway, lifetime=config.refresh_token_lifetime
+        )
+        self.devices = DeviceCodes(
+            self.db, ttl=config.device_code_ttl, interval=config.device_interval
+        )
+        self.minter = TokenMinter(config, self.key)
+        for email, password, name in DEMO_USERS:
+            self.users.ensure(email, password, name, self.clock.now())
+
+    def check_client(self, client_id: str | None) -> str:
+        if not client_id:
+            raise InvalidRequest("Missing required parameter: client_id")
+        if client_id != self.config.client_id:
+            raise UnknownClient()
+        return client_id
+
+    # -- grants -------------------------------------------------------------------------------
+    def password_grant(
+        self,
+        username: str,
+        password: str,
+        scope: str | None,
+        audience: str | None,
+        realm: str | None = None,
+    ) -> dict[str, Any]:
+        """The password and password-realm grants (Auth0: Resource Owner Password)."""
+        if realm is not None and realm != self.config.connection:
+            raise InvalidRequest(f"Unknown realm: {realm}. Use {self.config.connection}.")
+        user = self.users.authenticate(username, password)
+        return self._issue(user, _grantable(scope), audience, "password")
+
+    def refresh_grant(self, token: str, scope: str | None) -> dict[str, Any]:
+        """Exchange a refresh token for new tokens, rotating it (Auth0: Refresh Token Rotation)."""
+        now = self.clock.now()
+        family, successor = self.refresh_tokens.rotate(token, self.config.client_id, now)
+        granted = RefreshTokens.check_scope(family, scope)
+        user = self._user(family.user_id)
+        return self._response(user, granted, family.audience, "refresh_token", family, successor)
+
+    def device_grant(self, device_code: str) -> dict[str, Any]:
+        """Poll for a device code (RFC 8628 3.4)."""
+        approved = self.devices.poll(device_code, self.config.client_id, self.clock.now())
+        user = self._user(approved.user_id)
+        return self._issue(user, approved.scope, approved.audience, "device_code")
+
+    def start_device_login(self, scope: str | None, audience: str | None) -> DeviceGrant:
+        return self.devices.issue(
+            self.config.client_id, _grantable(scope), audience, self.clock.now()
+        )
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _user(self, user_id: str) -> User:
+        user = self.users.by_id(user_id)
+        if user is None:
+            raise InvalidGrant("The user no longer exists.")
+        return user
+
+    def _issue(self, user: User, scope: str, audience: str | None, grant: str) -> dict[str, Any]:
+        family = successor = None
+        if "offline_access" in scope.split():
+            family, successor = self.refresh_tokens.start_family(
+                user.id, self.config.client_id, scope, audience, self.clock.now()
+            )
+        return self._response(user, scope, audience, grant, family, successor)
+
+    def _response(
+        self,
+        user: User,
+        scope: str,
+        audience: str | None,
+        grant: str,
+        family: Family | None,
+        refresh_token: str | None,
+    ) -> dict[str, Any]:
+        now = self.clock.now()
+        body: dict[str, Any] = {
+            "access_token": self.minter.access_token(user, scope, audience, now, grant),
+        }
+        if "openid" in scope.split():
+            sid = family.id if family else user.id
+            body["id_token"] = self.minter.id_token(user, now, sid, scope)
+        if refresh_token and "offline_access" in scope.split():
+            body["refresh_token"] = refresh_token
+        body.update(
+            {"scope": scope, "expires_in": self.config.access_token_ttl, "token_type": "Bearer"}
+        )
+        return body
+
+    def userinfo(self, access_token: str) -> dict[str, Any]:
+        claims = self.minter.verify_access_token(access_token, self.clock.now())
+        user = self.users.by_id(claims["sub"].removeprefix("auth0|"))
+        if user is None:
+            raise InvalidGrant("The user no longer exists.")
+        profile = user.claims()
+        scopes = claims.get("scope", "").split()
+        keep = {"sub"}
+        if "profile" in scopes:
+            keep |= {"name", "nickname", "updated_at"}
+        if "email" in scopes:
+            keep |= {"email", "email_verified"}
+        return {k: v for k, v in profile.items() if k in keep}
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,68 @@
+"""Serving the tenant with uvicorn, in the foreground until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+import uvicorn
+
+from .app import create_app
+from .config import TenantConfig
+
+STATE_FILE = "server.json"
+
+
+def issuer_for(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host  # noqa: S104
+    return f"http://{shown}:{port}/"
+
+
+def serve(config: TenantConfig, host: str, port: int, *, record: bool = True) -> None:
+    """Run the tenant on ``host:port`` until interrupted; note pid and URL in the data dir."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    state = config.data_dir / STATE_FILE
+    app = create_app(config, on_shutdown=(lambda: _remove_state_if_ours(state)) if record else None)
+    if record:
+        _write_state(
+            state,
+            {
+                "pid": os.getpid(),
+                "url": config.issuer.rstrip("/"),
+                "host": host,
+                "port": port,
+                "teaching": config.teaching,
+                "started_at": time.time(),
+            },
+        )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=3,
+        )
+    )
+    # uvicorn re-raises SIGINT/SIGTERM once it has shut down, so the state file is removed
+    # in the app's lifespan shutdown, not after run() returns.
+    server.run(sockets=[sock])
+
+
+def _write_state(path: Path, data: dict[str, object]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    tmp.replace(path)
+
+
+def _remove_state_if_ours(path: Path) -> None:
+    try:
+        if json.loads(path.read_text()).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError):
+        pass
