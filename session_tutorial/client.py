@@ -1,0 +1,308 @@
+"""Auth0's Authentication API over httpx: login, device login, refresh, userinfo, revoke.
+
+Every request has a timeout. httpx's exceptions become this package's errors in
+``_network_error`` and the tenant's OAuth error answers in ``_error_from_response``: nowhere else.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+import httpx
+
+from session_tutorial.credentials import Credentials
+from session_tutorial.errors import (
+    AccessTokenRejected,
+    AccountBlocked,
+    AuthError,
+    DeviceCodeExpired,
+    NetworkError,
+    RateLimited,
+    RefreshTokenRejected,
+    ServerError,
+    SessionError,
+    UnexpectedResponse,
+    WrongCredentials,
+)
+from session_tutorial.tenant import Tenant
+
+PASSWORD_REALM_GRANT = "http://auth0.com/oauth/grant-type/password-realm"
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+SLOW_DOWN_STEP = 5.0  # RFC 8628 section 3.5: add 5 seconds to the interval on slow_down
+
+Clock = Callable[[], float]
+During = Literal["login", "refresh", "device", "userinfo", "revoke", "jwks"]
+
+
+@dataclass(frozen=True)
+class DeviceLogin:
+    """A started device login: show ``user_code`` and ``verification_uri``, then poll.
+
+    >>> device = client.start_device_login()  # doctest: +SKIP
+    >>> print(f"Open {device.verification_uri} and enter {device.user_code}")  # doctest: +SKIP
+    >>> credentials = client.poll_device_login(device)  # doctest: +SKIP
+    """
+
+    device_code: str = field(repr=False)  # lets its holder collect the tokens: never shown
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str | None
+    interval: float
+    expires_at: float
+
+
+class AuthClient:
+    """A client of one tenant's Authentication API; pass ``transport=`` to test without sockets.
+
+    >>> client = AuthClient(Tenant.local())  # doctest: +SKIP
+    >>> credentials = client.login("ada@example.com", "Analytical-Engine-1843")  # doctest: +SKIP
+    >>> client.userinfo(credentials.access_token)["name"]  # doctest: +SKIP
+    'Ada Lovelace'
+
+    Raises ``NetworkError`` when the tenant cannot be reached and an ``AuthError`` subclass when it
+    answers with an error (``WrongCredentials``, ``RefreshTokenRejected``, ``RateLimited``...).
+    """
+
+    def __init__(
+        self,
+        tenant: Tenant,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 10.0,
+        clock: Clock = time.time,
+    ) -> None:
+        self.tenant = tenant
+        self.clock = clock
+        self.timeout = timeout
+        self._http = httpx.Client(transport=transport, timeout=timeout)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> AuthClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def login(self, username: str, password: str) -> Credentials:
+        """Sign in with email and password (Auth0's password-realm grant)."""
+        return self._token(
+            {
+                "grant_type": PASSWORD_REALM_GRANT,
+                "username": username,
+                "password": password,
+                "realm": self.tenant.connection,
+                **self._scope_and_audience(),
+            },
+            during="login",
+        )
+
+    def refresh(self, refresh_token: str) -> Credentials:
+        """Exchange a refresh token for new tokens; under rotation the old one stops working."""
+        return self._token(
+            {"grant_type": "refresh_token", "refresh_token": refresh_token}, during="refresh"
+        )
+
+    def start_device_login(self) -> DeviceLogin:
+        """Start the Device Authorization Flow (RFC 8628) for a device without a browser."""
+        now = self.clock()
+        body = self._json(
+            self._post(self.tenant.device_code_url, self._scope_and_audience(), during="device")
+        )
+        try:
+            return DeviceLogin(
+                device_code=str(body["device_code"]),
+                user_code=str(body["user_code"]),
+                verification_uri=str(body["verification_uri"]),
+                verification_uri_complete=body.get("verification_uri_complete"),
+                interval=float(body.get("interval", 5)),
+                expires_at=now + float(body["expires_in"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UnexpectedResponse(f"The device code answer lacks a field: {exc}") from exc
+
+    def poll_device_login(
+        self,
+        device: DeviceLogin,
+        *,
+        clock: Clock | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Credentials:
+        """Wait for the user to approve ``device``, polling at the interval the tenant asks for.
+
+        Keeps polling on ``authorization_pending``, adds 5 s to the interval on ``slow_down``;
+        raises ``DeviceCodeExpired`` once the code expires and ``AccountBlocked`` if the user
+        refuses. Pass ``clock`` and ``sleep`` to run it without waiting.
+        """
+        clock = clock or self.clock
+        interval = device.interval
+        form = {"grant_type": DEVICE_CODE_GRANT, "device_code": device.device_code}
+        while True:
+            if clock() >= device.expires_at:
+                raise DeviceCodeExpired(
+                    "The device code expired before it was approved: start a new device login.",
+                    error="expired_token",
+                )
+            sleep(interval)
+            try:
+                return self._token(form, during="device")
+            except AuthError as exc:
+                if exc.error == "authorization_pending":
+                    continue
+                if exc.error == "slow_down":
+                    interval += SLOW_DOWN_STEP
+                    continue
+                raise
+
+    def userinfo(self, access_token: str) -> dict[str, Any]:
+        """The user's profile (``sub``, ``name``, ``email``...) from ``GET /userinfo``."""
+        headers = {"Authorization": f"Bearer {access_token}"}
+        return self._json(
+            self._send("GET", self.tenant.userinfo_url, during="userinfo", headers=headers)
+        )
+
+    def revoke(self, refresh_token: str) -> None:
+        """Revoke a refresh token at the tenant (``POST /oauth/revoke``)."""
+        self._post(self.tenant.revoke_url, {"token": refresh_token}, during="revoke")
+
+    def logout_url(self, return_to: str | None = None) -> str:
+        """The ``/v2/logout`` URL that ends the browser session at the tenant."""
+        params = {"client_id": self.tenant.client_id}
+        if return_to is not None:
+            params["returnTo"] = return_to
+        return f"{self.tenant.logout_endpoint}?{urlencode(params)}"
+
+    def jwks(self) -> dict[str, Any]:
+        """The tenant's JSON Web Key Set, the public keys that sign ID tokens."""
+        return self._json(self._send("GET", self.tenant.jwks_url, during="jwks"))
+
+    def _scope_and_audience(self) -> dict[str, str]:
+        form = {"scope": self.tenant.scope}
+        if self.tenant.audience:
+            form["audience"] = self.tenant.audience
+        return form
+
+    def _token(self, form: dict[str, str], *, during: During) -> Credentials:
+        # The clock is read before sending, so expires_at errs on the early side.
+        now = self.clock()
+        body = self._json(self._post(self.tenant.token_url, form, during=during))
+        return Credentials.from_token_response(body, now=now)
+
+    def _post(self, url: str, form: dict[str, str], *, during: During) -> httpx.Response:
+        data = {"client_id": self.tenant.client_id, **form}
+        return self._send("POST", url, during=during, data=data)
+
+    def _send(self, method: str, url: str, *, during: During, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            raise _network_error(exc, self.tenant, self.timeout) from exc
+        if response.is_success:
+            return response
+        raise _error_from_response(response, during=during, now=self.clock())
+
+    @staticmethod
+    def _json(response: httpx.Response) -> dict[str, Any]:
+        body = _json_object(response)
+        if body is None:
+            raise UnexpectedResponse(
+                f"{response.request.url} answered {response.status_code} without a JSON object: "
+                "check that the domain points at an Auth0 tenant.",
+                status_code=response.status_code,
+            )
+        return body
+
+
+def _network_error(exc: httpx.HTTPError, tenant: Tenant, timeout: float) -> SessionError:
+    """Translate any httpx exception into this package's errors (the only place that does)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return NetworkError(
+            f"{tenant.base_url} did not answer within {timeout:g} s ({type(exc).__name__}). "
+            "Check your connection and try again; your stored credentials are kept."
+        )
+    if isinstance(exc, httpx.TransportError):
+        local = "127.0.0.1" in tenant.host or "localhost" in tenant.host
+        hint = " Start the local tenant with `make tenant-start`." if local else ""
+        return NetworkError(
+            f"Could not reach {tenant.base_url}: {type(exc).__name__}: {exc}. Check the network "
+            f"and try again; your stored credentials are kept.{hint}"
+        )
+    return UnexpectedResponse(f"The exchange with {tenant.base_url} failed: {exc}")
+
+
+def _error_from_response(response: httpx.Response, *, during: During, now: float) -> AuthError:
+    """Translate an error answer (Auth0's ``{"error", "error_description"}``) into an AuthError."""
+    body = _json_object(response) or {}
+    error = str(body.get("error") or "")
+    description = str(body.get("error_description") or body.get("message") or "")
+    status = response.status_code
+    fields: dict[str, Any] = {"error": error, "status_code": status, "description": description}
+    said = f"(the tenant said {status} {error}: {description})"
+
+    if error == "too_many_attempts" or error == "access_denied" or "blocked" in description.lower():
+        return AccountBlocked(
+            f"The account is blocked or access was refused {said}. After too many failed logins "
+            "an administrator must unblock it (locally: local_tenant.unblock(email)).",
+            **fields,
+        )
+    if status == 429 or error == "slow_down":
+        retry_after = _retry_after(response.headers, now)
+        when = f"in {retry_after:g} s" if retry_after is not None else "later"
+        message = f"Rate limited {said}: try again {when}."
+        return RateLimited(message, retry_after=retry_after, **fields)
+    if status >= 500:
+        return ServerError(f"The tenant failed {said}. Nothing was lost; retry later.", **fields)
+    if error == "invalid_grant" and during == "login":
+        return WrongCredentials(f"Wrong email or password {said}.", **fields)
+    if error == "invalid_grant" and during == "refresh":
+        return RefreshTokenRejected(
+            f"The refresh token was rejected {said}: it was revoked, rotated away or has "
+            "expired. Sign in again.",
+            **fields,
+        )
+    if error == "expired_token":
+        return DeviceCodeExpired(f"The device code expired {said}: start again.", **fields)
+    if status == 401 and during == "userinfo":
+        return AccessTokenRejected(f"The access token was refused {said}: renew it.", **fields)
+    if not error:
+        return UnexpectedResponse(
+            f"{response.request.url} answered {status} without an OAuth error: check that the "
+            "domain points at an Auth0 tenant.",
+            **fields,
+        )
+    return AuthError(f"The tenant refused the request {said}.", **fields)
+
+
+def _retry_after(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds to wait, from ``Retry-After`` (seconds or date) or Auth0's ``X-RateLimit-Reset``."""
+    value = headers.get("retry-after")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            try:
+                return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - now)
+            except (TypeError, ValueError):
+                pass
+    reset = headers.get("x-ratelimit-reset")  # an absolute Unix time in seconds
+    if reset:
+        try:
+            return max(0.0, float(reset) - now)
+        except ValueError:
+            pass
+    return None
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None

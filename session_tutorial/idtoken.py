@@ -1,0 +1,282 @@
+"""Check an ID token the way OIDC asks, and show one without its signature.
+
+PyJWT's errors become ``TokenVerificationFailed`` in ``_verification_failed`` and nowhere else.
+PyJWT compares ``exp``/``iat``/``nbf`` with the wall clock, but the tutorial moves its clock
+forward (together with the local tenant's), so those three are checked here against the
+``now`` the caller passes, and PyJWT checks everything else.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import jwt
+
+from session_tutorial.errors import SessionError, TokenVerificationFailed
+from session_tutorial.tenant import Tenant
+
+ALGORITHMS = ["RS256"]  # an explicit allowlist: never taken from the token or the tenant
+LEEWAY = 60.0
+REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
+
+
+class JwksCache:
+    """The tenant's signing keys, cached for ``ttl`` s and refetched on an unknown ``kid`` at most
+    once per ``cooldown`` s, so a stream of forged tokens cannot make us hammer the tenant.
+
+    >>> keys = JwksCache(AuthClient(tenant).jwks)  # doctest: +SKIP
+    >>> keys.get("my-kid")  # doctest: +SKIP
+    <jwt.api_jwk.PyJWK object at ...>
+
+    A failed fetch keeps the keys already known (unlike ``PyJWKClient``, which drops them).
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[], Mapping[str, Any]],
+        *,
+        ttl: float = 600.0,
+        cooldown: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if ttl < 300:
+            raise ValueError("Auth0 advises caching the key set for 5 to 10 minutes: ttl >= 300")
+        self._fetch = fetch
+        self.ttl = ttl
+        self.cooldown = cooldown
+        self._clock = clock
+        self._keys: dict[str, Any] = {}
+        self._fetched_at: float | None = None  # last successful fetch
+        self._tried_at: float | None = None  # last attempt, successful or not
+        self._lock = threading.Lock()
+        self.fetches = 0
+
+    def get(self, kid: str) -> Any:
+        """The public key with this ``kid``; raises ``TokenVerificationFailed`` if there is none."""
+        with self._lock:
+            now = self._clock()
+            stale = self._fetched_at is None or now - self._fetched_at >= self.ttl
+            if stale and self._may_try(now):
+                try:
+                    self._refetch(now)
+                except SessionError:
+                    if not self._keys:
+                        raise  # nothing to fall back on; a NetworkError stays retryable
+            if kid not in self._keys and self._may_try(now):
+                self._refetch(now)
+            if kid not in self._keys:
+                raise TokenVerificationFailed(
+                    f"The ID token names signing key {kid!r}, which the tenant does not publish; "
+                    "it was not issued by this tenant, or the tenant's keys changed: sign in again."
+                )
+            return self._keys[kid]
+
+    def _may_try(self, now: float) -> bool:
+        return not self._keys or self._tried_at is None or now - self._tried_at >= self.cooldown
+
+    def _refetch(self, now: float) -> None:
+        self._tried_at = now
+        self.fetches += 1
+        body = self._fetch()
+        try:
+            key_set = jwt.PyJWKSet.from_dict(dict(body))
+        except jwt.PyJWTError as exc:
+            raise _verification_failed(exc) from exc
+        self._keys = {
+            key.key_id: key.key
+            for key in key_set.keys
+            if key.key_id and key.key_type == "RSA" and key.public_key_use in (None, "sig")
+        }
+        self._fetched_at = now
+
+
+def verify_id_token(
+    token: str,
+    tenant: Tenant,
+    *,
+    nonce: str | None = None,
+    now: float | None = None,
+    jwks: JwksCache | None = None,
+    leeway: float = LEEWAY,
+) -> dict[str, Any]:
+    """Verify an ID token's signature and claims; return its claims.
+
+    >>> claims = verify_id_token(credentials.id_token, tenant)  # doctest: +SKIP
+    >>> claims["email"]  # doctest: +SKIP
+    'ada@example.com'
+
+    RS256 only; ``iss`` must equal ``tenant.issuer`` and ``aud`` include ``tenant.client_id``;
+    ``exp``, ``iat`` and ``sub`` are required; 60 s leeway; ``nonce`` compared when given.
+    Raises ``TokenVerificationFailed`` (or ``NetworkError`` when the keys cannot be fetched).
+    """
+    now = time.time() if now is None else now
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise _verification_failed(exc) from exc
+    _check_header(header)
+    key = (jwks or _default_jwks(tenant)).get(header["kid"])
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=ALGORITHMS,
+            issuer=tenant.issuer,
+            audience=tenant.client_id,
+            options={
+                "require": REQUIRED_CLAIMS,
+                "verify_exp": False,  # checked below against `now`
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
+        )
+    except jwt.PyJWTError as exc:
+        raise _verification_failed(exc) from exc
+    _check_times(claims, now, leeway)
+    _check_party(claims, tenant, nonce)
+    return claims
+
+
+def _check_header(header: Mapping[str, Any]) -> None:
+    if header.get("alg") not in ALGORITHMS:
+        raise TokenVerificationFailed(
+            f"The ID token is signed with {header.get('alg')!r}; only RS256 is accepted."
+        )
+    if "crit" in header:
+        # RFC 7515 4.1.11: a recipient must reject a token whose critical extensions it does
+        # not understand. PyJWT understands "b64", but an ID token has no business using it.
+        raise TokenVerificationFailed(
+            f"The ID token marks header extensions {header['crit']!r} as critical; this client "
+            "understands none, so it must reject the token."
+        )
+    if not isinstance(header.get("kid"), str) or not header["kid"]:
+        raise TokenVerificationFailed("The ID token's header has no kid (key id): not from Auth0.")
+
+
+def _check_times(claims: Mapping[str, Any], now: float, leeway: float) -> None:
+    for name in ("exp", "iat", "nbf"):
+        value = claims.get(name)
+        if name in claims and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise TokenVerificationFailed(f"The ID token's {name} claim is not a number: {value!r}")
+    if claims["exp"] <= now - leeway:
+        raise TokenVerificationFailed(
+            f"The ID token expired at {_utc(claims['exp'])} (now {_utc(now)}): renew the session."
+        )
+    for name in ("iat", "nbf"):
+        if name in claims and claims[name] > now + leeway:
+            raise TokenVerificationFailed(
+                f"The ID token's {name} is {_utc(claims[name])}, later than now ({_utc(now)}) "
+                f"plus {leeway:g} s leeway: check this machine's clock."
+            )
+
+
+def _check_party(claims: Mapping[str, Any], tenant: Tenant, nonce: str | None) -> None:
+    if not isinstance(claims["sub"], str) or not claims["sub"]:
+        raise TokenVerificationFailed("The ID token's sub (the user's id) is empty.")
+    # OIDC Core 3.1.3.7: with several audiences, azp must name this app.
+    several = isinstance(claims["aud"], list) and len(claims["aud"]) > 1
+    if several and claims.get("azp") != tenant.client_id:
+        raise TokenVerificationFailed("The ID token has several audiences and azp is not us.")
+    if nonce is not None and not hmac.compare_digest(str(claims.get("nonce", "")), nonce):
+        raise TokenVerificationFailed("The ID token's nonce does not match the one sent.")
+
+
+def _verification_failed(exc: jwt.PyJWTError) -> TokenVerificationFailed:
+    """Translate a PyJWT error into ``TokenVerificationFailed`` (the only place that does)."""
+    reasons: list[tuple[type[jwt.PyJWTError], str]] = [
+        (jwt.InvalidSignatureError, "its signature does not match: it was altered or forged"),
+        (jwt.InvalidIssuerError, "it was issued by another tenant (wrong iss)"),
+        (jwt.InvalidAudienceError, "it was issued for another application (wrong aud)"),
+        (jwt.MissingRequiredClaimError, f"it lacks a required claim ({exc})"),
+        (jwt.InvalidAlgorithmError, "its algorithm is not allowed"),
+        (jwt.PyJWKSetError, f"the tenant's key set is unusable ({exc})"),
+        (jwt.DecodeError, f"it is not a well-formed JWT ({exc})"),
+    ]
+    why = next((text for kind, text in reasons if isinstance(exc, kind)), str(exc))
+    return TokenVerificationFailed(f"The ID token was rejected: {why}.")
+
+
+_default_caches: dict[str, JwksCache] = {}
+_default_caches_lock = threading.Lock()
+
+
+def _default_jwks(tenant: Tenant) -> JwksCache:
+    from session_tutorial.client import AuthClient  # the client stays importable without this
+
+    with _default_caches_lock:
+        if tenant.jwks_url not in _default_caches:
+            _default_caches[tenant.jwks_url] = JwksCache(AuthClient(tenant).jwks)
+        return _default_caches[tenant.jwks_url]
+
+
+@dataclass(frozen=True)
+class TokenView:
+    """A JWT's header and claims for display, with the signature left out.
+
+    >>> print(inspect_token(credentials.id_token))  # doctest: +SKIP
+    """
+
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    expires: str | None
+
+    def __str__(self) -> str:
+        parts = [json.dumps(self.header, indent=2), json.dumps(self.claims, indent=2)]
+        lines = [*parts, "<signature elided>"]
+        if self.expires:
+            lines.append(self.expires)
+        return "\n".join(lines)
+
+
+def inspect_token(token: str, *, now: float | None = None) -> TokenView:
+    """Decode a JWT's header and claims WITHOUT verifying it, for showing; never the signature.
+
+    Raises ``TokenVerificationFailed`` when the token is not a JWT (an opaque access token).
+    """
+    pieces = token.split(".")
+    try:
+        if len(pieces) != 3:
+            raise ValueError("a JWT has three dot-separated parts")
+        header, claims = (json.loads(_b64url(piece)) for piece in pieces[:2])
+        if not isinstance(header, dict) or not isinstance(claims, dict):
+            raise ValueError("its header and claims are not JSON objects")
+    except ValueError as exc:
+        message = f"This token is not a JWT, so there is nothing to show: {exc}"
+        raise TokenVerificationFailed(message) from exc
+    exp = claims.get("exp")
+    now = time.time() if now is None else now
+    expires = None
+    if isinstance(exp, (int, float)) and not isinstance(exp, bool):
+        delta = exp - now
+        if delta > 0:
+            expires = f"expires in {_duration(delta)} ({_utc(exp)})"
+        else:
+            expires = f"expired {_duration(-delta)} ago ({_utc(exp)})"
+    return TokenView(header=header, claims=claims, expires=expires)
+
+
+def _b64url(piece: str) -> bytes:
+    return base64.urlsafe_b64decode(piece + "=" * (-len(piece) % 4))
+
+
+def _duration(seconds: float) -> str:
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s"
+    if s < 86400:
+        return f"{s // 3600} h {s % 3600 // 60} min"
+    return f"{s // 86400} d {s % 86400 // 3600} h"
+
+
+def _utc(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")

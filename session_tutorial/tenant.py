@@ -1,0 +1,149 @@
+"""Where the identity provider lives and which app is asking: one small, frozen settings object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from urllib.parse import urlsplit
+
+LOCAL_CLIENT_ID = "tutorial-app"
+DEFAULT_CONNECTION = "Username-Password-Authentication"
+DEFAULT_SCOPE = "openid profile email offline_access"
+
+# Plain http is only acceptable when the traffic never leaves this machine: a password sent over
+# http to anywhere else can be read by anyone on the path.
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """An Auth0 tenant (or the local one) and the app's client id, with the URLs derived from them.
+
+    >>> tenant = Tenant("example.eu.auth0.com", "abc123")
+    >>> tenant.issuer
+    'https://example.eu.auth0.com/'
+    >>> Tenant("http://127.0.0.1:8765", "tutorial-app").jwks_url
+    'http://127.0.0.1:8765/.well-known/jwks.json'
+
+    Raises ``ValueError`` for a domain that is not a bare host or a scheme://host[:port] URL, and
+    for plain ``http://`` to anything but this machine.
+    """
+
+    domain: str
+    client_id: str
+    connection: str = DEFAULT_CONNECTION
+    audience: str | None = None
+    scope: str = DEFAULT_SCOPE
+
+    def __post_init__(self) -> None:
+        if not self.client_id:
+            raise ValueError("Tenant needs a client_id: your Auth0 application's Client ID.")
+        self.base_url  # noqa: B018  -- validate the domain now rather than at the first request
+
+    @cached_property
+    def base_url(self) -> str:
+        """``scheme://host[:port]``, no trailing slash; ``https`` when the domain has no scheme."""
+        raw = self.domain.strip().rstrip("/")
+        if not raw:
+            raise ValueError("Tenant needs a domain, e.g. 'your-tenant.eu.auth0.com'.")
+        parts = urlsplit(raw if "://" in raw else f"https://{raw}")
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError(f"Tenant domain {self.domain!r} is not a host name or an http(s) URL.")
+        if parts.path or parts.query or parts.fragment:
+            raise ValueError(
+                f"Tenant domain {self.domain!r} has a path; give only the host, "
+                "e.g. 'your-tenant.eu.auth0.com' or 'http://127.0.0.1:8765'."
+            )
+        if parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS:
+            raise ValueError(
+                f"Refusing plain http to {parts.hostname}: passwords and tokens would travel "
+                "unencrypted. Use https, or http only for 127.0.0.1 / localhost."
+            )
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def host(self) -> str:
+        """The host (and port, if any), e.g. ``example.eu.auth0.com`` or ``127.0.0.1:8765``."""
+        return urlsplit(self.base_url).netloc
+
+    @property
+    def issuer(self) -> str:
+        """The ``iss`` of this tenant's ID tokens: the base URL with a trailing slash."""
+        return f"{self.base_url}/"
+
+    @property
+    def token_url(self) -> str:
+        """``POST /oauth/token``: every grant (password-realm, refresh_token, device_code)."""
+        return f"{self.base_url}/oauth/token"
+
+    @property
+    def device_code_url(self) -> str:
+        """``POST /oauth/device/code``: starts the Device Authorization Flow."""
+        return f"{self.base_url}/oauth/device/code"
+
+    @property
+    def userinfo_url(self) -> str:
+        """``GET /userinfo``: the user's profile for an access token."""
+        return f"{self.base_url}/userinfo"
+
+    @property
+    def revoke_url(self) -> str:
+        """``POST /oauth/revoke``: revokes a refresh token."""
+        return f"{self.base_url}/oauth/revoke"
+
+    @property
+    def logout_endpoint(self) -> str:
+        """``GET /v2/logout``: ends the browser session at the tenant."""
+        return f"{self.base_url}/v2/logout"
+
+    @property
+    def jwks_url(self) -> str:
+        """``GET /.well-known/jwks.json``: the public keys that sign ID tokens."""
+        return f"{self.base_url}/.well-known/jwks.json"
+
+    @property
+    def openid_configuration_url(self) -> str:
+        """``GET /.well-known/openid-configuration``: the tenant's OIDC discovery document."""
+        return f"{self.base_url}/.well-known/openid-configuration"
+
+    @property
+    def account(self) -> str:
+        """A keychain account name for this tenant and app, e.g. ``127.0.0.1:8765/tutorial-app``."""
+        return f"{self.host}/{self.client_id}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Tenant:
+        """Read ``AUTH0_DOMAIN``, ``AUTH0_CLIENT_ID``, optional ``AUTH0_AUDIENCE``/``_CONNECTION``.
+
+        >>> Tenant.from_env({"AUTH0_DOMAIN": "x.auth0.com", "AUTH0_CLIENT_ID": "abc"}).issuer
+        'https://x.auth0.com/'
+
+        Raises ``ValueError`` naming the missing variables.
+        """
+        env = os.environ if environ is None else environ
+        missing = [name for name in ("AUTH0_DOMAIN", "AUTH0_CLIENT_ID") if not env.get(name)]
+        if missing:
+            raise ValueError(
+                f"Set {' and '.join(missing)} (from your Auth0 application's settings page), "
+                "or use Tenant.local() for the tutorial's local tenant."
+            )
+        return cls(
+            domain=env["AUTH0_DOMAIN"],
+            client_id=env["AUTH0_CLIENT_ID"],
+            connection=env.get("AUTH0_CONNECTION") or DEFAULT_CONNECTION,
+            audience=env.get("AUTH0_AUDIENCE") or None,
+        )
+
+    @classmethod
+    def local(cls, client_id: str = LOCAL_CLIENT_ID) -> Tenant:
+        """The tutorial's local tenant, started in the background if it is not running yet.
+
+        >>> Tenant.local().issuer  # doctest: +SKIP
+        'http://127.0.0.1:8765/'
+        """
+        # Imported here so that using a real Auth0 tenant never loads the provider (Starlette).
+        from session_tutorial.provider.background import ensure_running
+
+        return cls(domain=ensure_running(), client_id=client_id)
