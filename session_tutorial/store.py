@@ -101,17 +101,14 @@ def _translate(exc: BaseException, backend: str, action: str) -> StoreError:
     return StoreError(f"The keychain ({backend}) failed to {action}: {exc}")
 
 
-def _class_path(backend: KeyringBackend) -> str:
-    cls = type(backend)
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
 def _describe(backend: KeyringBackend) -> str:
-    path = _class_path(backend)
-    name = _FRIENDLY_NAMES.get(path, str(type(backend).name))
-    if path == "keyring.backends.SecretService.Keyring" and KEYCHAIN_ENV in os.environ:
-        name = f"Secret Service ({os.environ[KEYCHAIN_ENV]})"
-    return name
+    for cls in type(backend).__mro__:
+        path = f"{cls.__module__}.{cls.__qualname__}"
+        if path == "keyring.backends.SecretService.Keyring" and KEYCHAIN_ENV in os.environ:
+            return f"Secret Service ({os.environ[KEYCHAIN_ENV]})"
+        if path in _FRIENDLY_NAMES:
+            return _FRIENDLY_NAMES[path]
+    return str(type(backend).name)
 
 
 def _refusal(backend: KeyringBackend) -> str | None:
@@ -271,8 +268,9 @@ class CredentialStore:
     @property
     def backend_name(self) -> str:
         """Which keychain holds the entry; never raises, even when none is usable."""
-        backend = self._configured or keyring.get_keyring()
-        chosen, reason = _choose(backend)
+        if self._backend is not None:
+            return _describe(self._backend)
+        chosen, reason = _choose(self._configured or keyring.get_keyring())
         return _describe(chosen) if chosen else f"none usable ({reason})"
 
     @property
@@ -325,13 +323,20 @@ class CredentialStore:
             }
             self._set(self.account, json.dumps(manifest))
         if old:
-            self._delete_chunks(old["slot"])
+            assert isinstance(old["chunks"], int)
+            self._delete_chunks(str(old["slot"]), through=old["chunks"])
 
     def clear(self) -> None:
         """Remove the entry and any pieces of it; clearing an empty store is fine."""
+        try:
+            manifest = self._manifest(self._get(self.account))
+        except CorruptEntry:
+            manifest = None
         self._delete(self.account)
         for slot in _SLOTS:
-            self._delete_chunks(slot)
+            known = manifest["chunks"] if manifest and manifest["slot"] == slot else 0
+            assert isinstance(known, int)
+            self._delete_chunks(slot, through=known)
 
     def __repr__(self) -> str:
         return (
@@ -378,10 +383,14 @@ class CredentialStore:
             return None, f"its {count} pieces do not match the manifest's SHA-256"
         return data, ""
 
-    def _delete_chunks(self, slot: str, start: int = 1) -> None:
-        """Delete ``slot``'s chunks from ``start`` on, up to the first one that is missing."""
+    def _delete_chunks(self, slot: str, start: int = 1, through: int = 0) -> None:
+        """Delete ``slot``'s chunks ``start`` to ``through``, and on up to the first missing one.
+
+        keyring cannot list entries, so chunks past the known count (left by a save that died)
+        are found by probing.
+        """
         number = start
-        while self._delete(self._chunk_account(slot, number)):
+        while self._delete(self._chunk_account(slot, number)) or number <= through:
             number += 1
 
     # -- the keyring boundary -------------------------------------------------------------
