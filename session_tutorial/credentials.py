@@ -33,8 +33,8 @@ class Credentials:
     ...     {"access_token": "at-123456789", "expires_in": 3600, "token_type": "Bearer"}, now=1000)
     >>> creds.expires_at, creds.expires_in(now=1600)
     (4600.0, 3000.0)
-    >>> creds
-    Credentials(access_token='at-123…(12 chars)', id_token=None, refresh_token=None, ...)
+    >>> "at-123456789" in repr(creds)
+    False
     """
 
     access_token: str = field(repr=False)

@@ -45,13 +45,13 @@ class Tenant:
     @cached_property
     def base_url(self) -> str:
         """``scheme://host[:port]``, no trailing slash; ``https`` when the domain has no scheme."""
-        raw = self.domain.strip().rstrip("/")
+        raw = self.domain.strip()
         if not raw:
             raise ValueError("Tenant needs a domain, e.g. 'your-tenant.eu.auth0.com'.")
         parts = urlsplit(raw if "://" in raw else f"https://{raw}")
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError(f"Tenant domain {self.domain!r} is not a host name or an http(s) URL.")
-        if parts.path or parts.query or parts.fragment:
+        if parts.path.strip("/") or parts.query or parts.fragment:
             raise ValueError(
                 f"Tenant domain {self.domain!r} has a path; give only the host, "
                 "e.g. 'your-tenant.eu.auth0.com' or 'http://127.0.0.1:8765'."

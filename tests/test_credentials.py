@@ -1,0 +1,146 @@
+"""Credentials: absolute expiry, a redacted repr, and a versioned JSON round trip."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from session_tutorial.credentials import Credentials, redact
+from session_tutorial.errors import CorruptEntry, UnexpectedResponse
+
+ACCESS = "eyJhbGciOiJSUzI1NiJ9.access-payload.access-signature-SECRET"
+ID = "eyJhbGciOiJSUzI1NiJ9.id-payload.id-signature-SECRET"
+REFRESH = "v1.refresh-token-SECRET-0123456789"
+
+
+def token_response(**overrides: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "access_token": ACCESS,
+        "id_token": ID,
+        "refresh_token": REFRESH,
+        "token_type": "Bearer",
+        "expires_in": 3600,
+        "scope": "openid profile email offline_access",
+    }
+    body.update(overrides)
+    return body
+
+
+def test_expires_at_is_absolute_from_expires_in_and_now():
+    creds = Credentials.from_token_response(token_response(), now=1_000)
+    assert creds.expires_at == 4_600
+    assert creds.expires_in(now=1_600) == 3_000
+    assert creds.expires_in(now=5_000) == -400
+
+
+def test_all_fields_come_from_the_token_response():
+    creds = Credentials.from_token_response(token_response(), now=0)
+    assert (creds.access_token, creds.id_token, creds.refresh_token) == (ACCESS, ID, REFRESH)
+    assert creds.token_type == "Bearer"
+    assert creds.scope == "openid profile email offline_access"
+
+
+def test_a_response_without_refresh_token_gives_none():
+    body = token_response()
+    del body["refresh_token"]
+    assert Credentials.from_token_response(body, now=0).refresh_token is None
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"access_token": None},
+        {"access_token": ""},
+        {"expires_in": None},
+        {"expires_in": "3600"},
+        {"expires_in": True},
+        {"expires_in": float("nan")},
+    ],
+)
+def test_a_token_response_without_access_token_or_expiry_is_unexpected(broken):
+    with pytest.raises(UnexpectedResponse):
+        Credentials.from_token_response(token_response(**broken), now=0)
+
+
+def test_the_repr_never_shows_a_whole_token():
+    text = repr(Credentials.from_token_response(token_response(), now=0))
+    assert "SECRET" not in text
+    for token in (ACCESS, ID, REFRESH):
+        assert token not in text
+        assert redact(token) in text
+    assert "expires_at=3600" in text
+
+
+def test_str_is_redacted_too():
+    assert "SECRET" not in str(Credentials.from_token_response(token_response(), now=0))
+
+
+def test_redact_keeps_six_characters_and_the_length():
+    assert redact("abcdefghijkl") == "abcdef…(12 chars)"
+    assert redact(None) == "None"
+
+
+def test_json_round_trip_gives_equal_credentials():
+    creds = Credentials.from_token_response(token_response(), now=1_000.5)
+    assert Credentials.from_json(creds.to_json()) == creds
+
+
+def test_json_entry_is_one_object_with_a_version():
+    entry = json.loads(Credentials.from_token_response(token_response(), now=0).to_json())
+    assert entry["version"] == 1
+    assert set(entry) == {
+        "version",
+        "access_token",
+        "id_token",
+        "refresh_token",
+        "token_type",
+        "scope",
+        "expires_at",
+    }
+
+
+def test_json_round_trip_keeps_missing_id_and_refresh_tokens_as_none():
+    body = token_response(id_token=None, refresh_token=None)
+    creds = Credentials.from_token_response(body, now=0)
+    assert Credentials.from_json(creds.to_json()) == creds
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "not json at all",
+        "[1, 2, 3]",
+        '{"version": 2, "access_token": "x"}',
+        '{"access_token": "x"}',
+        '{"version": 1}',
+        '{"version": 1, "access_token": 5, "id_token": null, "refresh_token": null, '
+        '"token_type": "Bearer", "scope": "", "expires_at": 1}',
+        '{"version": 1, "access_token": "a", "id_token": null, "refresh_token": null, '
+        '"token_type": "Bearer", "scope": "", "expires_at": "soon"}',
+    ],
+)
+def test_from_json_raises_corrupt_entry_for_anything_it_did_not_write(entry):
+    with pytest.raises(CorruptEntry, match="sign in again"):
+        Credentials.from_json(entry)
+
+
+def test_with_refresh_token_kept_carries_the_old_refresh_token_over():
+    old = Credentials.from_token_response(token_response(), now=0)
+    fresh = Credentials.from_token_response(token_response(refresh_token=None), now=100)
+    kept = fresh.with_refresh_token_kept(old)
+    assert kept.refresh_token == REFRESH
+    assert kept.expires_at == fresh.expires_at
+
+
+def test_with_refresh_token_kept_prefers_a_rotated_refresh_token():
+    old = Credentials.from_token_response(token_response(), now=0)
+    fresh = Credentials.from_token_response(token_response(refresh_token="v1.rotated"), now=1)
+    assert fresh.with_refresh_token_kept(old).refresh_token == "v1.rotated"
+
+
+def test_credentials_are_frozen():
+    creds = Credentials.from_token_response(token_response(), now=0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        creds.access_token = "other"  # type: ignore[misc]
