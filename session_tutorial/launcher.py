@@ -97,7 +97,7 @@ def secret_service_reachable(timeout: float = 2.0) -> bool:
             (collection,) = unwrap_msg(reply)
     except Exception:  # any failure to get an answer means "not reachable"
         return False
-    return collection != "/"
+    return bool(collection != "/")
 
 
 def _sweep_stale_dirs(parent: Path) -> None:

@@ -90,15 +90,15 @@ def _translate(exc: BaseException, backend: str, action: str) -> StoreError:
             f"{action}. Unlock it (a desktop usually prompts for your login password) and "
             f"try again. {HOW_TO_GET_A_KEYCHAIN}"
         )
-    if isinstance(
-        exc, (keyring.errors.NoKeyringError, keyring.errors.InitError, OSError)
-    ) or not isinstance(exc, keyring.errors.KeyringError):
-        # D-Bus and Secret Service failures (secretstorage, jeepney, sockets) mean the
-        # keychain is not there or stopped answering.
-        return KeychainUnavailable(
-            f"The keychain ({backend}) could not {action}: {exc}. {HOW_TO_GET_A_KEYCHAIN}"
-        )
-    return StoreError(f"The keychain ({backend}) failed to {action}: {exc}")
+    if isinstance(exc, keyring.errors.KeyringError) and not isinstance(
+        exc, (keyring.errors.NoKeyringError, keyring.errors.InitError)
+    ):
+        return StoreError(f"The keychain ({backend}) failed to {action}: {exc}")
+    # No keyring, or D-Bus and Secret Service failures (secretstorage, jeepney, sockets):
+    # the keychain is not there or stopped answering.
+    return KeychainUnavailable(
+        f"The keychain ({backend}) could not {action}: {exc}. {HOW_TO_GET_A_KEYCHAIN}"
+    )
 
 
 def _describe(backend: KeyringBackend) -> str:
@@ -257,8 +257,9 @@ class CredentialStore:
         keyring_backend: KeyringBackend | None = None,
         max_secret_size: int | None = _AUTO,
     ) -> None:
-        if max_secret_size is not None and max_secret_size != _AUTO and max_secret_size < 16:
-            raise ValueError(f"max_secret_size must be at least 16 bytes, not {max_secret_size}")
+        if max_secret_size is not None and max_secret_size != _AUTO and max_secret_size < 256:
+            # the manifest itself (about 110 characters, 220 bytes in UTF-16) must fit
+            raise ValueError(f"max_secret_size must be at least 256 bytes, not {max_secret_size}")
         self.service = service
         self.account = account
         self._configured = keyring_backend
@@ -303,14 +304,17 @@ class CredentialStore:
     def save(self, data: str) -> None:
         """Replace the stored entry with ``data``, split across entries if it is too large."""
         limit = self.max_secret_size
-        old = self._manifest(self._get(self.account))
+        try:
+            old = self._manifest(self._get(self.account))
+        except CorruptEntry:
+            old = None  # a damaged entry is simply replaced; clear() sweeps its pieces
         fits = limit is None or _encoded_size(data) <= limit
         if fits and not data.startswith(_MANIFEST_PREFIX):
             self._set(self.account, data)
         else:
             # Data that merely looks like a manifest is stored split, so that the entry at
             # `account` is a manifest exactly when it starts with the prefix.
-            chunks = _split(data, limit or len(data) or 1)
+            chunks = _split(data, limit or _encoded_size(data) or 1)
             slot = _SLOTS[1] if old and old["slot"] == _SLOTS[0] else _SLOTS[0]
             for number, chunk in enumerate(chunks, start=1):
                 self._set(self._chunk_account(slot, number), chunk)

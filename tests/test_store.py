@@ -17,6 +17,8 @@ from typing import ClassVar
 import keyring
 import keyring.errors
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from keyring.backend import KeyringBackend
 from keyring.backends import SecretService, chainer, fail, null
 from keyring.backends.Windows import WinVaultKeyring
@@ -242,6 +244,17 @@ def test_a_6_kb_entry_is_split_into_entries_that_each_fit_the_limit(
     assert manifest["chunks"] == len(windows.entries) - 1
 
 
+@settings(derandomize=True, database=None)  # the same examples on every run
+@given(data=st.text(max_size=3000), limit=st.integers(min_value=256, max_value=3000))
+def test_any_text_round_trips_in_pieces_that_each_fit_the_limit(data: str, limit: int) -> None:
+    backend = DictKeyring()
+    store = CredentialStore(SERVICE, keyring_backend=backend, max_secret_size=limit)
+    store.save(data)
+    assert store.load() == data
+    for entry in backend.entries.values():
+        assert max(len(entry.encode("utf-8")), len(entry.encode("utf-16-le"))) <= limit
+
+
 def test_an_entry_that_fits_is_stored_as_it_is(windows: WindowsSizedKeyring) -> None:
     windows_store(windows).save(CREDENTIALS)
     assert windows.entries == {(SERVICE, "ada"): CREDENTIALS}
@@ -302,6 +315,18 @@ def test_a_corrupt_entry_can_be_cleared(windows: WindowsSizedKeyring) -> None:
     store.clear()
     assert windows.entries == {}
     assert store.load() is None
+
+
+def test_saving_over_a_corrupt_entry_replaces_it(windows: WindowsSizedKeyring) -> None:
+    store = windows_store(windows)
+    windows.entries[(SERVICE, "ada")] = '{"chunked": 1, "slot": '
+    store.save(LARGE)
+    assert store.load() == LARGE
+
+
+def test_a_limit_too_small_for_the_manifest_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 256 bytes"):
+        CredentialStore(SERVICE, keyring_backend=DictKeyring(), max_secret_size=100)
 
 
 def test_saving_alternates_slots_and_removes_the_stale_chunks(
