@@ -1,0 +1,361 @@
+"""verify_id_token and the JWKS cache: every way an ID token must be refused, one test each."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from session_tutorial.errors import NetworkError, TokenVerificationFailed
+from session_tutorial.idtoken import JwksCache, inspect_token, verify_id_token
+from session_tutorial.tenant import Tenant
+
+TENANT = Tenant("http://127.0.0.1:8941", "tutorial-app")
+# Ten days ahead of the wall clock: the notebooks move the tenant's and the client's clocks
+# forward together, so verification must use the injected `now`, never time.time().
+NOW = time.time() + 10 * 86400
+KID = "key-1"
+
+
+@pytest.fixture(scope="module")
+def key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="module")
+def other_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def public_jwk(key: rsa.RSAPrivateKey, kid: str = KID) -> dict[str, Any]:
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    return {**jwk, "kid": kid, "use": "sig", "alg": "RS256"}
+
+
+class KeySource:
+    """Stands in for GET /.well-known/jwks.json and counts the fetches."""
+
+    def __init__(self, *jwks: dict[str, Any]) -> None:
+        self.keys = list(jwks)
+        self.fetches = 0
+        self.fail_with: Exception | None = None
+
+    def __call__(self) -> dict[str, Any]:
+        self.fetches += 1
+        if self.fail_with is not None:
+            raise self.fail_with
+        return {"keys": self.keys}
+
+
+class Clock:
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def source(key: rsa.RSAPrivateKey) -> KeySource:
+    return KeySource(public_jwk(key))
+
+
+@pytest.fixture
+def cache_clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def jwks(source: KeySource, cache_clock: Clock) -> JwksCache:
+    return JwksCache(source, clock=cache_clock)
+
+
+def claims(**overrides: Any) -> dict[str, Any]:
+    base = {
+        "iss": TENANT.issuer,
+        "sub": "auth0|ada",
+        "aud": TENANT.client_id,
+        "iat": int(NOW),
+        "exp": int(NOW) + 36000,
+        "name": "Ada Lovelace",
+    }
+    base.update(overrides)
+    return {name: value for name, value in base.items() if value is not None}
+
+
+def mint(key: rsa.RSAPrivateKey, headers: dict[str, Any] | None = None, **overrides: Any) -> str:
+    return jwt.encode(
+        claims(**overrides), key, algorithm="RS256", headers={"kid": KID, **(headers or {})}
+    )
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def verify(token: str, jwks: JwksCache, **kwargs: Any) -> dict[str, Any]:
+    return verify_id_token(token, TENANT, now=kwargs.pop("now", NOW), jwks=jwks, **kwargs)
+
+
+def test_a_good_token_verifies_and_returns_its_claims(key, jwks):
+    assert verify(mint(key), jwks)["name"] == "Ada Lovelace"
+
+
+def test_a_token_minted_after_the_clocks_moved_forward_verifies_with_the_injected_now(key, jwks):
+    later = NOW + 7 * 86400
+    token = mint(key, iat=int(later), exp=int(later) + 600)
+    assert verify(token, jwks, now=later)["sub"] == "auth0|ada"
+
+
+# -- algorithm and signature -------------------------------------------------------------
+
+
+def test_alg_none_is_rejected(jwks):
+    token = jwt.encode(claims(), None, algorithm="none", headers={"kid": KID})
+    with pytest.raises(TokenVerificationFailed, match="only RS256"):
+        verify(token, jwks)
+
+
+def test_hs256_signed_with_the_public_key_pem_is_rejected(key, jwks):
+    # The key-confusion attack (CVE-2022-29217): sign with HMAC using the public key as secret.
+    pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    signing_input = ".".join(
+        [
+            b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": KID}).encode()),
+            b64(json.dumps(claims()).encode()),
+        ]
+    )
+    signature = hmac.new(pem, signing_input.encode(), hashlib.sha256).digest()
+    with pytest.raises(TokenVerificationFailed, match="only RS256"):
+        verify(f"{signing_input}.{b64(signature)}", jwks)
+
+
+def test_a_tampered_payload_is_rejected(key, jwks):
+    header, _, signature = mint(key).split(".")
+    forged_payload = b64(json.dumps(claims(sub="auth0|mallory")).encode())
+    with pytest.raises(TokenVerificationFailed, match="signature does not match"):
+        verify(f"{header}.{forged_payload}.{signature}", jwks)
+
+
+def test_a_token_signed_by_another_key_under_the_same_kid_is_rejected(other_key, jwks):
+    with pytest.raises(TokenVerificationFailed, match="signature does not match"):
+        verify(mint(other_key), jwks)
+
+
+def test_an_unknown_crit_header_is_rejected(key, jwks):
+    token = mint(key, headers={"crit": ["https://example.com/must-understand"]})
+    with pytest.raises(TokenVerificationFailed, match="critical"):
+        verify(token, jwks)
+
+
+def test_a_header_without_kid_is_rejected(key, jwks):
+    token = jwt.encode(claims(), key, algorithm="RS256")
+    with pytest.raises(TokenVerificationFailed, match="no kid"):
+        verify(token, jwks)
+
+
+def test_garbage_is_rejected_as_not_a_jwt(jwks):
+    with pytest.raises(TokenVerificationFailed, match="not a well-formed JWT"):
+        verify("this is not a token", jwks)
+
+
+# -- issuer, audience, subject, nonce ----------------------------------------------------
+
+
+def test_a_wrong_issuer_is_rejected(key, jwks):
+    with pytest.raises(TokenVerificationFailed, match="wrong iss"):
+        verify(mint(key, iss="https://evil.example.com/"), jwks)
+
+
+def test_the_issuer_must_match_exactly_including_the_trailing_slash(key, jwks):
+    with pytest.raises(TokenVerificationFailed, match="wrong iss"):
+        verify(mint(key, iss=TENANT.issuer.rstrip("/")), jwks)
+
+
+def test_a_wrong_audience_is_rejected(key, jwks):
+    with pytest.raises(TokenVerificationFailed, match="wrong aud"):
+        verify(mint(key, aud="some-other-app"), jwks)
+
+
+def test_several_audiences_without_azp_naming_this_app_are_rejected(key, jwks):
+    token = mint(key, aud=[TENANT.client_id, "other-app"])
+    with pytest.raises(TokenVerificationFailed, match="azp"):
+        verify(token, jwks)
+
+
+def test_several_audiences_with_azp_naming_this_app_verify(key, jwks):
+    token = mint(key, aud=[TENANT.client_id, "other-app"], azp=TENANT.client_id)
+    assert verify(token, jwks)["azp"] == TENANT.client_id
+
+
+@pytest.mark.parametrize("claim", ["sub", "exp", "iat", "iss", "aud"])
+def test_a_missing_required_claim_is_rejected(key, jwks, claim):
+    with pytest.raises(TokenVerificationFailed, match="required claim"):
+        verify(mint(key, **{claim: None}), jwks)
+
+
+def test_a_missing_sub_is_rejected(key, jwks):
+    with pytest.raises(TokenVerificationFailed, match="sub"):
+        verify(mint(key, sub=None), jwks)
+
+
+def test_a_matching_nonce_verifies(key, jwks):
+    assert verify(mint(key, nonce="n-123"), jwks, nonce="n-123")["nonce"] == "n-123"
+
+
+def test_a_different_nonce_is_rejected(key, jwks):
+    with pytest.raises(TokenVerificationFailed, match="nonce"):
+        verify(mint(key, nonce="n-123"), jwks, nonce="n-456")
+
+
+def test_a_missing_nonce_is_rejected_when_one_was_sent(key, jwks):
+    with pytest.raises(TokenVerificationFailed, match="nonce"):
+        verify(mint(key), jwks, nonce="n-123")
+
+
+# -- time --------------------------------------------------------------------------------
+
+
+def test_an_expired_token_is_rejected(key, jwks):
+    with pytest.raises(TokenVerificationFailed, match="expired"):
+        verify(mint(key, iat=int(NOW) - 7200, exp=int(NOW) - 61), jwks)
+
+
+def test_a_token_expired_within_the_60_s_leeway_still_verifies(key, jwks):
+    verify(mint(key, iat=int(NOW) - 7200, exp=int(NOW) - 59), jwks)
+
+
+def test_an_iat_in_the_future_beyond_the_leeway_is_rejected(key, jwks):
+    with pytest.raises(TokenVerificationFailed, match=r"iat.*clock"):
+        verify(mint(key, iat=int(NOW) + 61), jwks)
+
+
+def test_an_iat_in_the_future_within_the_leeway_verifies(key, jwks):
+    verify(mint(key, iat=int(NOW) + 59), jwks)
+
+
+def test_an_nbf_in_the_future_beyond_the_leeway_is_rejected(key, jwks):
+    with pytest.raises(TokenVerificationFailed, match="nbf"):
+        verify(mint(key, nbf=int(NOW) + 61), jwks)
+
+
+def test_a_non_numeric_exp_is_rejected(key, jwks):
+    with pytest.raises(TokenVerificationFailed, match="exp"):
+        verify(mint(key, exp="tomorrow"), jwks)
+
+
+# -- the key set cache -------------------------------------------------------------------
+
+
+def test_the_key_set_is_fetched_once_for_many_verifications(key, jwks, source):
+    for _ in range(20):
+        verify(mint(key), jwks)
+    assert source.fetches == 1
+
+
+def test_the_key_set_is_fetched_again_after_its_ttl(key, jwks, source, cache_clock):
+    verify(mint(key), jwks)
+    cache_clock.now += 600
+    verify(mint(key), jwks)
+    assert source.fetches == 2
+
+
+def test_an_unknown_kid_is_rejected_after_exactly_one_refetch(key, jwks, source, cache_clock):
+    verify(mint(key), jwks)
+    cache_clock.now += 30
+    with pytest.raises(TokenVerificationFailed, match="does not publish"):
+        verify(mint(key, headers={"kid": "unknown"}), jwks)
+    assert source.fetches == 2
+
+
+def test_an_unknown_kid_right_after_a_fetch_does_not_fetch_again(key, jwks, source):
+    verify(mint(key), jwks)
+    with pytest.raises(TokenVerificationFailed, match="does not publish"):
+        verify(mint(key, headers={"kid": "unknown"}), jwks)
+    assert source.fetches == 1
+
+
+def test_a_stream_of_unknown_kids_cannot_hammer_the_tenant(key, jwks, source, cache_clock):
+    verify(mint(key), jwks)
+    cache_clock.now += 30  # the cooldown since the first fetch has passed
+    for n in range(50):
+        with pytest.raises(TokenVerificationFailed):
+            verify(mint(key, headers={"kid": f"forged-{n}"}), jwks)
+    assert source.fetches == 2
+    cache_clock.now += 30
+    with pytest.raises(TokenVerificationFailed):
+        verify(mint(key, headers={"kid": "forged-again"}), jwks)
+    assert source.fetches == 3
+
+
+def test_a_rotated_signing_key_is_found_by_the_refetch(key, other_key, jwks, source, cache_clock):
+    verify(mint(key), jwks)
+    source.keys.append(public_jwk(other_key, kid="key-2"))
+    cache_clock.now += 30
+    assert verify(mint(other_key, headers={"kid": "key-2"}), jwks)["sub"] == "auth0|ada"
+    assert source.fetches == 2
+
+
+def test_a_failed_refetch_keeps_the_keys_already_known(key, jwks, source, cache_clock):
+    verify(mint(key), jwks)
+    cache_clock.now += 600
+    source.fail_with = NetworkError("tenant down")
+    assert verify(mint(key), jwks)["sub"] == "auth0|ada"
+    assert source.fetches == 2
+
+
+def test_with_no_keys_at_all_a_failed_fetch_raises_the_retryable_error(key, jwks, source):
+    source.fail_with = NetworkError("tenant down")
+    with pytest.raises(NetworkError) as caught:
+        verify(mint(key), jwks)
+    assert caught.value.retryable
+
+
+def test_a_key_set_without_usable_keys_is_a_verification_failure(key, cache_clock):
+    jwks = JwksCache(KeySource(), clock=cache_clock)
+    with pytest.raises(TokenVerificationFailed, match="key set is unusable"):
+        verify(mint(key), jwks)
+
+
+def test_a_cache_ttl_under_five_minutes_is_refused(source):
+    with pytest.raises(ValueError, match="5 to 10 minutes"):
+        JwksCache(source, ttl=60)
+
+
+# -- inspect_token -----------------------------------------------------------------------
+
+
+def test_inspect_token_shows_header_and_claims_but_never_the_signature(key):
+    token = mint(key)
+    view = inspect_token(token, now=NOW)
+    assert view.header == {"alg": "RS256", "typ": "JWT", "kid": KID}
+    assert view.claims["name"] == "Ada Lovelace"
+    signature = token.rsplit(".", 1)[1]
+    assert signature not in str(view)
+    assert signature not in repr(view)
+    assert "<signature elided>" in str(view)
+
+
+def test_inspect_token_says_when_the_token_expires_in_words(key):
+    assert inspect_token(mint(key), now=int(NOW)).expires.startswith("expires in 10 h 0 min")
+    expired = inspect_token(mint(key, exp=int(NOW) - 90), now=int(NOW)).expires
+    assert expired.startswith("expired 1 min 30 s ago")
+
+
+def test_inspect_token_does_not_verify_anything(other_key):
+    assert inspect_token(mint(other_key, iss="https://evil.example.com/")).claims["iss"]
+
+
+def test_inspect_token_refuses_an_opaque_token():
+    with pytest.raises(TokenVerificationFailed, match="not a JWT"):
+        inspect_token("v1.MzAwNjM0NzQ3NjE2")
