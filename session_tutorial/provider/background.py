@@ -23,6 +23,9 @@ from .config import DEFAULT_PORT, default_data_dir
 from .server import STATE_FILE
 
 START_TIMEOUT = 30.0
+# The tenant outlives the call that started it; holding its Popen here keeps Python from
+# warning that a child it no longer references is still running.
+_CHILDREN: list[subprocess.Popen[bytes]] = []
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,7 @@ def start(
             cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
         )
         log.close()
+        _CHILDREN.append(proc)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             running = status(data_dir)
@@ -142,9 +146,13 @@ def stop(data_dir: Path | None = None) -> bool:
     if running is None:
         return False
     os.kill(running.pid, signal.SIGTERM)
+    ours = [p for p in _CHILDREN if p.pid == running.pid]
+    for proc in ours:  # our own child: reap it, so it does not linger as a zombie
+        proc.wait(timeout=10)
+        _CHILDREN.remove(proc)
     deadline = time.monotonic() + 10
     while _alive(running.pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
+        time.sleep(0.05)  # another process's child: poll until it is gone
     return True
 
 

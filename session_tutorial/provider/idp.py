@@ -73,8 +73,9 @@ class IdentityProvider:
     def refresh_grant(self, token: str, scope: str | None) -> dict[str, Any]:
         """Exchange a refresh token for new tokens, rotating it (Auth0: Refresh Token Rotation)."""
         now = self.clock.now()
-        family, successor = self.refresh_tokens.rotate(token, self.config.client_id, now)
-        granted = RefreshTokens.check_scope(family, scope)
+        family, successor, granted = self.refresh_tokens.rotate(
+            token, self.config.client_id, now, scope
+        )
         user = self._user(family.user_id)
         return self._response(user, granted, family.audience, "refresh_token", family, successor)
 

@@ -39,6 +39,10 @@ async def read_body(request: Request) -> bytes:
     return body
 
 
+class _Pairs(list[tuple[str, object]]):
+    """A JSON object's members in order, duplicates kept, so they can be refused."""
+
+
 def _pairs_to_params(pairs: list[tuple[str, object]]) -> Params:
     params = Params()
     for name, value in pairs:
@@ -67,10 +71,10 @@ async def read_params(request: Request) -> Params:
         return _pairs_to_params(list(pairs))
     if ctype == "application/json":
         try:
-            data = json.loads(body, object_pairs_hook=lambda p: p)
+            data = json.loads(body, object_pairs_hook=_Pairs)
         except (UnicodeDecodeError, ValueError, RecursionError):
             raise InvalidRequest("The JSON body is malformed.") from None
-        if not isinstance(data, list):
+        if not isinstance(data, _Pairs):
             raise InvalidRequest("The JSON body must be an object.")
         return _pairs_to_params(data)
     raise InvalidRequest(f"Content-Type must be {FORM} or application/json.")

@@ -53,8 +53,14 @@ class RefreshTokens:
             )
         return family, token
 
-    def rotate(self, token: str, client_id: str, now: float) -> tuple[Family, str]:
-        """Retire ``token`` and return its family with the successor; InvalidGrant if dead."""
+    def rotate(
+        self, token: str, client_id: str, now: float, scope: str | None = None
+    ) -> tuple[Family, str, str]:
+        """Retire ``token``; return its family, the successor and the scope granted.
+
+        Raises InvalidGrant for a dead token, InvalidScope (before any change) for a scope
+        wider than the family's.
+        """
         revoked = False
         with self._db.transaction() as c:
             row = c.execute(
@@ -66,6 +72,10 @@ class RefreshTokens:
                 raise InvalidGrant(UNKNOWN)
             if now >= row["created_at"] + self._lifetime:
                 raise InvalidGrant("The refresh token has expired. Sign in again.")
+            family = Family(
+                row["id"], row["user_id"], row["scope"], row["audience"], row["created_at"]
+            )
+            granted = self.check_scope(family, scope)
             if row["rotated_at"] is not None and not self._in_leeway(c, row, now):
                 c.execute(
                     "UPDATE families SET revoked_at = ?, revoked_reason = 'reuse' WHERE id = ?",
@@ -86,8 +96,7 @@ class RefreshTokens:
         if revoked:
             # Raised outside the transaction, so the revocation is committed.
             raise InvalidGrant(UNKNOWN)
-        family = Family(row["id"], row["user_id"], row["scope"], row["audience"], row["created_at"])
-        return family, successor
+        return family, successor, granted
 
     def _in_leeway(self, c: object, row: object, now: float) -> bool:
         """The token was retired less than ``leeway`` seconds ago and was the latest retired."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import time
 from pathlib import Path
 
@@ -26,6 +27,13 @@ def serve(config: TenantConfig, host: str, port: int, *, record: bool = True) ->
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    sock.listen(2048)
+    # Printed once the port is bound: from here on, connections queue until uvicorn serves.
+    print(
+        f"Local tenant at {config.issuer} (data in {config.data_dir}); Ctrl-C stops it.",
+        file=sys.stderr,
+        flush=True,
+    )
     state = config.data_dir / STATE_FILE
     app = create_app(config, on_shutdown=(lambda: _remove_state_if_ours(state)) if record else None)
     if record:

@@ -1,0 +1,58 @@
+"""Shared fixtures: a real local tenant over real HTTP, started once per test run."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# Tests never touch a learner's own tenant: every default data dir points into a temp dir.
+_TMP = Path(tempfile.mkdtemp(prefix="session-tutorial-tests-"))
+os.environ["SESSION_TUTORIAL_TENANT_DIR"] = str(_TMP / "tenant")
+
+from session_tutorial.provider import background  # noqa: E402
+from session_tutorial.provider.app import admin_key  # noqa: E402
+from session_tutorial.provider.control import SyncedClock, TenantControl  # noqa: E402
+
+
+@dataclass
+class LocalTenant:
+    """A running local tenant with its teaching controls."""
+
+    url: str
+    data_dir: Path
+    control: TenantControl
+
+    @property
+    def clock(self) -> SyncedClock:
+        """A client clock that follows the tenant's (pass it to SessionManager)."""
+        return self.control.clock
+
+    def advance_clock(self, seconds: float) -> float:
+        return self.control.advance_clock(seconds)
+
+    def revoke_user(self, email: str) -> int:
+        return self.control.revoke_user(email)
+
+    def unblock(self, email: str) -> None:
+        self.control.unblock(email)
+
+
+@pytest.fixture(scope="session")
+def _tenant_process() -> Iterator[LocalTenant]:
+    data_dir = Path(os.environ["SESSION_TUTORIAL_TENANT_DIR"])
+    running = background.start(data_dir, port=background.free_port(), quiet=True)
+    control = TenantControl(running.url, admin_key(data_dir))
+    yield LocalTenant(running.url, data_dir, control)
+    background.stop(data_dir)
+
+
+@pytest.fixture
+def local_tenant(_tenant_process: LocalTenant) -> LocalTenant:
+    """The real tenant (over HTTP), with its clock reset and every account unblocked."""
+    _tenant_process.control.reset()
+    return _tenant_process

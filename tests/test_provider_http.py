@@ -1,0 +1,144 @@
+"""The local tenant over real HTTP, as a newcomer would try it with plain httpx."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from session_tutorial.provider import background
+from tests.conftest import LocalTenant
+from tests.provider_helpers import ADA, CLIENT, DEVICE, SCOPE, error_of, login, refresh
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def http(local_tenant: LocalTenant) -> httpx.Client:
+    with httpx.Client(base_url=local_tenant.url, timeout=10) as client:
+        yield client
+
+
+def test_issuer_has_a_trailing_slash_like_auth0s(http: httpx.Client, local_tenant: LocalTenant):
+    conf = http.get("/.well-known/openid-configuration").json()
+    assert conf["issuer"] == local_tenant.url + "/"
+    assert http.get(conf["jwks_uri"]).json()["keys"][0]["kid"]
+
+
+def test_login_userinfo_refresh_revoke_over_http(http: httpx.Client) -> None:
+    body = login(http).json()
+    me = http.get("/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.json()["name"] == "Ada Lovelace"
+    renewed = refresh(http, body["refresh_token"]).json()
+    assert renewed["refresh_token"] != body["refresh_token"]
+    assert (
+        http.post(
+            "/oauth/revoke", data={"client_id": CLIENT, "token": renewed["refresh_token"]}
+        ).status_code
+        == 200
+    )
+    assert error_of(refresh(http, renewed["refresh_token"])) == (403, "invalid_grant")
+
+
+def test_access_token_expires_when_the_tenants_clock_moves(
+    http: httpx.Client, local_tenant: LocalTenant
+) -> None:
+    access = login(http).json()["access_token"]
+    local_tenant.advance_clock(3601)
+    r = http.get("/userinfo", headers={"Authorization": f"Bearer {access}"})
+    assert error_of(r) == (401, "invalid_token")
+
+
+def test_admin_revoke_ends_the_users_sessions(http: httpx.Client, local_tenant: LocalTenant):
+    token = login(http).json()["refresh_token"]
+    assert local_tenant.revoke_user(ADA[0]) >= 1
+    assert error_of(refresh(http, token)) == (403, "invalid_grant")
+
+
+def test_device_flow_through_the_html_form_over_http(http: httpx.Client) -> None:
+    d = http.post("/oauth/device/code", data={"client_id": CLIENT, "scope": SCOPE}).json()
+    page = http.get(d["verification_uri_complete"])
+    assert page.status_code == 200 and "<form" in page.text
+    done = http.post(
+        d["verification_uri"],
+        data={
+            "user_code": d["user_code"],
+            "username": ADA[0],
+            "password": ADA[1],
+            "action": "approve",
+        },
+    )
+    assert "your device is signed in" in done.text
+    r = http.post(
+        "/oauth/token",
+        data={"grant_type": DEVICE, "client_id": CLIENT, "device_code": d["device_code"]},
+    )
+    assert r.status_code == 200 and r.json()["token_type"] == "Bearer"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "session_tutorial.provider", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_cli_start_status_stop_and_restart_keeps_tokens(tmp_path: Path) -> None:
+    port = str(background.free_port())
+    started = _cli("--data-dir", str(tmp_path), "start", "--port", port)
+    assert started.returncode == 0, started.stderr
+    url = f"http://127.0.0.1:{port}"
+    assert url in _cli("--data-dir", str(tmp_path), "status").stdout
+    assert _cli("--data-dir", str(tmp_path), "start").stdout == started.stdout  # idempotent
+    with httpx.Client(base_url=url, timeout=10) as http:
+        body = login(http).json()
+    assert _cli("--data-dir", str(tmp_path), "stop").stdout.strip() == "stopped"
+    assert _cli("--data-dir", str(tmp_path), "status").returncode == 1
+    assert not (tmp_path / "server.json").exists()
+    assert _cli("--data-dir", str(tmp_path), "start", "--port", port).returncode == 0
+    try:
+        with httpx.Client(base_url=url, timeout=10) as http:
+            me = http.get("/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"})
+            assert me.status_code == 200
+            assert refresh(http, body["refresh_token"]).status_code == 200
+    finally:
+        _cli("--data-dir", str(tmp_path), "stop")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_serve_runs_in_the_foreground_until_a_signal(tmp_path: Path, sig: signal.Signals):
+    port = background.free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "session_tutorial.provider",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        assert "Local tenant at" in proc.stderr.readline()  # printed once the port is bound
+        r = httpx.get(f"http://127.0.0.1:{port}/.well-known/jwks.json", timeout=10)
+        assert r.status_code == 200
+        proc.send_signal(sig)
+        proc.wait(timeout=20)
+    finally:
+        proc.kill()
+        proc.wait()
+        assert proc.stderr is not None
+        proc.stderr.close()
+    assert not (tmp_path / "server.json").exists()
