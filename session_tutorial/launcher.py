@@ -10,7 +10,7 @@ So on Linux, when no Secret Service answers on the session bus, this launcher st
 one for the command: ``dbus-run-session`` gives it its own D-Bus session, and
 ``gnome-keyring-daemon --unlock`` starts a fresh keyring there, unlocked with a random password
 that nobody keeps. The keyring's files live in a private 0700 directory, never in the user's
-real ``~/.local/share/keyrings``, and everything stored in it is gone when the command exits:
+real ``~/.local/share/keyrings``, and what is stored there is unreadable once the command exits:
 every process started under one launcher (a Jupyter server and its kernels, a test run) shares
 it, but the next launcher starts empty. Elsewhere, or when a Secret Service already answers, the
 launcher simply runs the command.
@@ -20,14 +20,15 @@ Example::
     python -m session_tutorial.launcher -- jupyter lab
     python -m session_tutorial.launcher -- python -m pytest
 
-If ``dbus-run-session`` or ``gnome-keyring-daemon`` is missing it exits with status 69 and says
-what to install (``make system-deps``).
+If ``dbus-run-session``, ``dbus-send`` or ``gnome-keyring-daemon`` is missing it exits with
+status 69 and says what to install (``make system-deps``).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shlex
 import shutil
 import sys
 import tempfile
@@ -48,23 +49,41 @@ INSTALL_HINT = (
 
 _DIR_PREFIX = "session-tutorial-keychain-"
 _PASSWORD_ENV = "SESSION_TUTORIAL_KEYRING_PASSWORD"
+_RESTORE_ENV = "SESSION_TUTORIAL_RESTORE_ENV"
+_PRIVATE_VARS = ("HOME", "XDG_DATA_HOME", "XDG_RUNTIME_DIR")
 _SECRET_SERVICE = "org.freedesktop.secrets"
+_BACKEND = "keyring.backends.SecretService.Keyring"
+_TOOLS = ("dbus-run-session", "dbus-send", "gnome-keyring-daemon")
+# A Unix socket path holds at most 107 bytes; gnome-keyring puts one at <dir>/keyring/control.
+_MAX_SOCKET_PATH = 107
 
-# The password reaches the shell through its environment (never argv, which `ps` shows) and is
-# unset before anything else starts. gnome-keyring gets the private directory as its HOME, data
-# and runtime directories: data so its keyring files stay out of the user's real keyrings,
-# runtime so it cannot find (and try to unlock) a desktop gnome-keyring's control socket.
-# With no login keyring there yet, `--unlock` creates one with this password, unlocked.
+# Runs inside dbus-run-session, whose bus (and so every service it starts on demand) has the
+# private directory as HOME, XDG_DATA_HOME and XDG_RUNTIME_DIR: the keyring files stay out of
+# the user's real keyrings, and no desktop gnome-keyring's control socket is found and asked to
+# unlock. The password comes through the environment (never argv, which `ps` shows) and is
+# unset at once. With no login keyring yet, `--unlock` creates one, unlocked, with it.
+# `--unlock` returns before the daemon owns its bus name, so the script waits for it, asking the
+# bus (NameHasOwner never starts a service): otherwise a quick command could have a second,
+# empty daemon started on demand, and a daemon not yet on the bus outlives the session.
+# Then the command gets the user's own HOME and XDG directories back.
 _SCRIPT = """\
 pw=$SESSION_TUTORIAL_KEYRING_PASSWORD
 unset SESSION_TUTORIAL_KEYRING_PASSWORD GNOME_KEYRING_CONTROL
-printf '%s' "$pw" | HOME="$1" XDG_DATA_HOME="$1/data" XDG_RUNTIME_DIR="$1" \\
-  gnome-keyring-daemon --unlock --components=secrets >/dev/null || {
-  echo "session_tutorial.launcher: gnome-keyring-daemon failed to start" >&2
-  exit 69
-}
+printf '%s' "$pw" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
 pw=
-shift
+tries=0
+until dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \\
+    org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null |
+    grep -q 'boolean true'; do
+  tries=$((tries + 1))
+  if [ "$tries" -gt 200 ]; then
+    echo "session_tutorial.launcher: gnome-keyring-daemon did not start a Secret Service" >&2
+    exit 69
+  fi
+  sleep 0.05
+done
+eval "$SESSION_TUTORIAL_RESTORE_ENV"
+unset SESSION_TUTORIAL_RESTORE_ENV
 exec "$@"
 """
 
@@ -120,8 +139,11 @@ def _sweep_stale_dirs(parent: Path) -> None:
 
 
 def _private_dir(env: Mapping[str, str]) -> Path:
+    room = _MAX_SOCKET_PATH - len(f"/{_DIR_PREFIX}{os.getpid()}-12345678/keyring/control")
     runtime = env.get("XDG_RUNTIME_DIR")
-    parent = Path(runtime if runtime and os.access(runtime, os.W_OK) else tempfile.gettempdir())
+    candidates = [runtime] if runtime and os.access(runtime, os.W_OK) else []
+    candidates += [tempfile.gettempdir(), "/tmp"]  # noqa: S108 - the short fallback
+    parent = Path(next(path for path in candidates if len(path) <= room))
     _sweep_stale_dirs(parent)
     # mkdtemp creates the directory 0700. After exec, this process's pid is dbus-run-session's.
     return Path(tempfile.mkdtemp(prefix=f"{_DIR_PREFIX}{os.getpid()}-", dir=parent))
@@ -133,26 +155,26 @@ def keychain_command(
     """Return the argv and environment that run ``command`` with a private Secret Service.
 
     Creates the private directory. Raises :class:`FileNotFoundError` naming what to install
-    when ``dbus-run-session`` or ``gnome-keyring-daemon`` is missing.
+    when ``dbus-run-session``, ``dbus-send`` or ``gnome-keyring-daemon`` is missing.
     """
     env = dict(os.environ if environ is None else environ)
-    path = env.get("PATH")
-    missing = [
-        tool
-        for tool in ("dbus-run-session", "gnome-keyring-daemon")
-        if shutil.which(tool, path=path) is None
-    ]
+    missing = [tool for tool in _TOOLS if shutil.which(tool, path=env.get("PATH")) is None]
     if missing:
         raise FileNotFoundError(
-            f"no Secret Service is reachable and {' and '.join(missing)} "
+            f"no Secret Service is reachable and {', '.join(missing)} "
             f"{'is' if len(missing) == 1 else 'are'} not installed; {INSTALL_HINT}"
         )
-    env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    private = _private_dir(env)
+    env[_RESTORE_ENV] = "; ".join(
+        f"export {name}={shlex.quote(env[name])}" if name in env else f"unset {name}"
+        for name in _PRIVATE_VARS
+    )
+    env.update(HOME=str(private), XDG_DATA_HOME=str(private / "data"))
+    env.update(XDG_RUNTIME_DIR=str(private), PYTHON_KEYRING_BACKEND=_BACKEND)
     env[_PASSWORD_ENV] = secrets.token_urlsafe(32)
-    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.SecretService.Keyring"
     env[KEYCHAIN_ENV] = PRIVATE_KEYCHAIN
-    argv = ["dbus-run-session", "--", "sh", "-c", _SCRIPT, "sh", str(_private_dir(env)), *command]
-    return argv, env
+    env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    return ["dbus-run-session", "--", "sh", "-c", _SCRIPT, "sh", *command], env
 
 
 def main(argv: Sequence[str] | None = None) -> int:
