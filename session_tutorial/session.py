@@ -74,6 +74,16 @@ class SessionManager:
         #: The error of the last failed save; the fresh credentials are in use regardless.
         self.store_error: StoreError | None = None
 
+    def close(self) -> None:
+        """Close the HTTP connections (the stored credentials stay)."""
+        self.client.close()
+
+    def __enter__(self) -> SessionManager:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     @property
     def user(self) -> dict[str, Any] | None:
         """The signed-in user's profile from ``/userinfo``, or None before login/restore."""

@@ -70,6 +70,12 @@ class SingleFlight:
         except filelock.Timeout as exc:
             self._thread_lock.release()
             raise self._busy("another process") from exc
+        except OSError as exc:
+            self._thread_lock.release()
+            raise StoreError(
+                f"Cannot create the renewal lock file {self.path}: {exc}. Make that directory "
+                "writable, or pass lock_dir= to SessionManager."
+            ) from exc
         except BaseException:
             self._thread_lock.release()
             raise

@@ -1,10 +1,19 @@
-"""SessionManager: login, restore, renew (single-flight), sign out; no sockets, no waiting."""
+"""SessionManager: login, restore, renew (single-flight), sign out.
+
+Unit tests run on a fake tenant in memory (no sockets, no waiting); the integration tests at
+the end run against the real local tenant over HTTP and the real keychain.
+"""
 
 from __future__ import annotations
 
 import itertools
 import json
+import subprocess
+import sys
 import threading
+import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -13,6 +22,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from faults import FaultyTransport, dropped_connection, lost_response, rate_limited, server_error
+from keyring.backends import SecretService
 
 from session_tutorial.client import PASSWORD_REALM_GRANT, AuthClient
 from session_tutorial.credentials import Credentials
@@ -30,7 +40,7 @@ from session_tutorial.errors import (
     WrongCredentials,
 )
 from session_tutorial.session import SessionManager
-from session_tutorial.store import CredentialStore, MemoryStore
+from session_tutorial.store import CredentialStore, MemoryStore, Store
 from session_tutorial.tenant import Tenant
 
 TENANT = Tenant("http://127.0.0.1:8941", "tutorial-app")
@@ -534,3 +544,152 @@ def test_the_default_store_is_the_keychain_entry_for_this_tenant_and_app():
 
 def test_two_managers_for_one_entry_share_one_lock(make_manager):
     assert make_manager()._flight._thread_lock is make_manager()._flight._thread_lock
+
+
+# -- integration: the real local tenant over HTTP, and the real keychain ------------------
+
+SERVICE_UNDER_TEST = "session-tutorial-tests"
+
+
+@pytest.fixture
+def keychain() -> Iterator[CredentialStore]:
+    """A fresh entry in the real Secret Service (run under the launcher, as `make test` does)."""
+    store = CredentialStore(
+        SERVICE_UNDER_TEST, f"test-{uuid.uuid4()}", keyring_backend=SecretService.Keyring()
+    )
+    try:
+        store.load()
+    except KeychainUnavailable as exc:
+        pytest.fail(str(exc))
+    yield store
+    store.clear()
+
+
+@pytest.fixture
+def launch(local_tenant, tmp_path: Path):
+    """Each call is one launch of the app against the real tenant, on the tenant's clock."""
+    managers: list[SessionManager] = []
+
+    def make(store: Store) -> SessionManager:
+        tenant = Tenant(local_tenant.url, "tutorial-app")
+        managers.append(SessionManager(tenant, store, clock=local_tenant.clock, lock_dir=tmp_path))
+        return managers[-1]
+
+    yield make
+    for manager in managers:
+        manager.close()
+
+
+@pytest.mark.integration
+def test_real_login_then_restore_at_the_next_launch_from_the_keychain(launch, keychain):
+    assert launch(keychain).login(ADA, PASSWORD)["name"] == "Ada Lovelace"
+    assert launch(keychain).restore()["name"] == "Ada Lovelace"
+
+
+@pytest.mark.integration
+def test_real_refresh_after_both_clocks_move_forward(launch, keychain, local_tenant):
+    manager = launch(keychain)
+    manager.login(ADA, PASSWORD)
+    before = Credentials.from_json(keychain.load())
+    local_tenant.advance_clock(3600)
+    assert not manager.has_valid()
+    fresh = manager.credentials()
+    assert fresh.expires_in(local_tenant.clock()) > 3500
+    assert fresh.refresh_token != before.refresh_token  # rotation
+    assert launch(keychain).restore()["name"] == "Ada Lovelace"
+
+
+@pytest.mark.integration
+def test_real_reuse_of_a_rotated_refresh_token_ends_the_session(launch, local_tenant):
+    store = MemoryStore()
+    manager = launch(store)
+    manager.login(ADA, PASSWORD)
+    rotated_away = stored(store).refresh_token
+    manager.renew()
+    with pytest.raises(RefreshTokenRejected):
+        manager.client.refresh(rotated_away)  # reuse: the tenant revokes the whole family
+    local_tenant.advance_clock(3600)
+    with pytest.raises(RefreshTokenRejected):
+        manager.credentials()
+    assert store.load() is None
+
+
+@pytest.mark.integration
+def test_real_revoked_user_is_signed_out_at_the_next_restore(launch, local_tenant, keychain):
+    launch(keychain).login(ADA, PASSWORD)
+    assert local_tenant.revoke_user(ADA) >= 1
+    local_tenant.advance_clock(3600)  # the access token (stateless) expires; renewal must fail
+    manager = launch(keychain)
+    assert manager.restore() is None
+    assert "refresh token was rejected" in manager.last_reason
+    assert keychain.load() is None
+
+
+@pytest.mark.integration
+def test_real_sign_out_revokes_the_refresh_token_and_clears_the_keychain(launch, keychain):
+    manager = launch(keychain)
+    manager.login(ADA, PASSWORD)
+    refresh_token = Credentials.from_json(keychain.load()).refresh_token
+    manager.sign_out()
+    assert keychain.load() is None
+    with pytest.raises(RefreshTokenRejected):
+        manager.client.refresh(refresh_token)
+    assert launch(keychain).restore() is None
+
+
+@pytest.mark.integration
+def test_real_tenant_unreachable_keeps_the_keychain_entry(local_tenant, keychain, tmp_path):
+    tenant = Tenant(local_tenant.url, "tutorial-app")
+    with SessionManager(tenant, keychain, clock=local_tenant.clock, lock_dir=tmp_path) as first:
+        first.login(ADA, PASSWORD)
+    entry = keychain.load()
+    local_tenant.advance_clock(3600)
+    gone = Tenant("http://127.0.0.1:9", "tutorial-app")  # nothing listens on port 9
+    client = AuthClient(gone, clock=local_tenant.clock, timeout=2)
+    manager = SessionManager(gone, keychain, clock=local_tenant.clock, client=client)
+    with pytest.raises(NetworkError, match="make tenant-start"):
+        manager.restore()
+    assert keychain.load() == entry
+
+
+_RENEW_IN_ANOTHER_PROCESS = """
+import sys, time
+from pathlib import Path
+from keyring.backends import SecretService
+from session_tutorial.session import SessionManager
+from session_tutorial.store import CredentialStore
+from session_tutorial.tenant import Tenant
+
+url, service, account, offset, lock_dir, start_at = sys.argv[1:]
+store = CredentialStore(service, account, keyring_backend=SecretService.Keyring())
+clock = lambda: time.time() + float(offset)
+manager = SessionManager(Tenant(url, "tutorial-app"), store, clock=clock, lock_dir=Path(lock_dir))
+time.sleep(max(0.0, float(start_at) - time.time()))  # both processes renew at the same moment
+print(manager.credentials().access_token[-12:])
+"""
+
+
+@pytest.mark.integration
+def test_two_processes_renewing_one_keychain_entry_refresh_once(
+    launch, local_tenant, keychain, tmp_path
+):
+    launch(keychain).login(ADA, PASSWORD)
+    local_tenant.advance_clock(3600)
+    start_at = time.time() + 2
+    args = [local_tenant.url, keychain.service, keychain.account]
+    args += [str(local_tenant.clock.offset), str(tmp_path), str(start_at)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _RENEW_IN_ANOTHER_PROCESS, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=60) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], outputs
+    # Without the lock and the second read, the later process would replay the rotated token
+    # and the tenant's reuse detection would have failed it with invalid_grant.
+    assert outputs[0][0] == outputs[1][0]
+    assert launch(keychain).restore()["name"] == "Ada Lovelace"
