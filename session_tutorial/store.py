@@ -257,6 +257,10 @@ class CredentialStore:
         keyring_backend: KeyringBackend | None = None,
         max_secret_size: int | None = _AUTO,
     ) -> None:
+        if not service or not account:
+            raise ValueError(
+                "service and account must be non-empty (keyring deprecates empty names)"
+            )
         if max_secret_size is not None and max_secret_size != _AUTO and max_secret_size < 256:
             # the manifest itself (about 110 characters, 220 bytes in UTF-16) must fit
             raise ValueError(f"max_secret_size must be at least 256 bytes, not {max_secret_size}")

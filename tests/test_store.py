@@ -329,6 +329,11 @@ def test_a_limit_too_small_for_the_manifest_is_refused() -> None:
         CredentialStore(SERVICE, keyring_backend=DictKeyring(), max_secret_size=100)
 
 
+def test_an_empty_account_name_is_refused() -> None:
+    with pytest.raises(ValueError, match="non-empty"):
+        CredentialStore(SERVICE, "", keyring_backend=DictKeyring())
+
+
 def test_saving_alternates_slots_and_removes_the_stale_chunks(
     windows: WindowsSizedKeyring,
 ) -> None:
