@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -397,3 +397,91 @@ def test_polling_stops_by_itself_once_the_code_has_expired_locally():
     polls = len(recorder.requests) - 1
     assert polls == 900 // 5
     assert time.slept == [5] * polls
+
+
+# -- integration: the same translations against the real local tenant ---------------------
+
+ADA, PASSWORD = "ada@example.com", "Analytical-Engine-1843"
+
+
+@pytest.fixture
+def real(local_tenant) -> Iterator[AuthClient]:
+    with AuthClient(Tenant(local_tenant.url, "tutorial-app"), clock=local_tenant.clock) as client:
+        yield client
+
+
+@pytest.mark.integration
+def test_real_login_and_userinfo(real):
+    credentials = real.login(ADA, PASSWORD)
+    assert real.userinfo(credentials.access_token)["name"] == "Ada Lovelace"
+    assert credentials.refresh_token is not None
+
+
+@pytest.mark.integration
+def test_real_wrong_password_is_wrong_credentials(real):
+    with pytest.raises(WrongCredentials, match="Wrong email or password"):
+        real.login(ADA, "not-the-password")
+
+
+@pytest.mark.integration
+def test_real_brute_force_protection_blocks_after_ten_failures(real, local_tenant):
+    for _ in range(10):
+        with pytest.raises(WrongCredentials):
+            real.login(ADA, "not-the-password")
+    with pytest.raises(AccountBlocked) as caught:
+        real.login(ADA, PASSWORD)
+    assert (caught.value.status_code, caught.value.error) == (429, "too_many_attempts")
+    local_tenant.unblock(ADA)
+    assert real.login(ADA, PASSWORD).access_token
+
+
+@pytest.mark.integration
+def test_real_unknown_refresh_token_is_refresh_token_rejected(real):
+    with pytest.raises(RefreshTokenRejected):
+        real.refresh("not-a-refresh-token")
+
+
+@pytest.mark.integration
+def test_real_expired_access_token_is_refused_by_userinfo(real, local_tenant):
+    credentials = real.login(ADA, PASSWORD)
+    local_tenant.advance_clock(3601)
+    with pytest.raises(AccessTokenRejected):
+        real.userinfo(credentials.access_token)
+
+
+def _decide(local_tenant, device: DeviceLogin, action: str) -> None:
+    form = {"user_code": device.user_code, "username": ADA, "password": PASSWORD}
+    response = httpx.post(f"{local_tenant.url}/activate", data={**form, "action": action})
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.integration
+def test_real_device_login_once_approved_in_the_browser(real, local_tenant):
+    device = real.start_device_login()
+    assert device.verification_uri.endswith("/activate")
+    pending = []
+
+    def sleep(seconds: float) -> None:  # time passes for the tenant and the client alike
+        pending.append(seconds)
+        local_tenant.advance_clock(seconds)
+        if len(pending) == 2:
+            _decide(local_tenant, device, "approve")
+
+    credentials = real.poll_device_login(device, sleep=sleep)
+    assert real.userinfo(credentials.access_token)["name"] == "Ada Lovelace"
+    assert pending == [device.interval] * 2  # pending once, then approved
+
+
+@pytest.mark.integration
+def test_real_device_login_denied_in_the_browser_is_account_blocked(real, local_tenant):
+    device = real.start_device_login()
+    _decide(local_tenant, device, "deny")
+    with pytest.raises(AccountBlocked):
+        real.poll_device_login(device, sleep=local_tenant.advance_clock)
+
+
+@pytest.mark.integration
+def test_real_device_code_expires_when_nobody_approves(real, local_tenant):
+    device = real.start_device_login()
+    with pytest.raises(DeviceCodeExpired):  # a learner who waits five minutes between polls
+        real.poll_device_login(device, sleep=lambda _: local_tenant.advance_clock(300))
