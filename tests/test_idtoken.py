@@ -14,6 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from session_tutorial.client import AuthClient
 from session_tutorial.errors import NetworkError, TokenVerificationFailed
 from session_tutorial.idtoken import JwksCache, inspect_token, verify_id_token
 from session_tutorial.tenant import Tenant
@@ -359,3 +360,43 @@ def test_inspect_token_does_not_verify_anything(other_key):
 def test_inspect_token_refuses_an_opaque_token():
     with pytest.raises(TokenVerificationFailed, match="not a JWT"):
         inspect_token("v1.MzAwNjM0NzQ3NjE2")
+
+
+# -- integration: the real tenant's ID tokens and key set --------------------------------
+
+
+@pytest.fixture
+def real_login(local_tenant):
+    tenant = Tenant(local_tenant.url, "tutorial-app")
+    with AuthClient(tenant, clock=local_tenant.clock) as client:
+        yield tenant, client, client.login("ada@example.com", "Analytical-Engine-1843")
+
+
+@pytest.mark.integration
+def test_real_id_token_verifies_through_the_default_key_cache(real_login, local_tenant):
+    tenant, _, credentials = real_login
+    claims = verify_id_token(credentials.id_token, tenant, now=local_tenant.clock())
+    assert claims["email"] == "ada@example.com"
+    assert claims["iss"] == f"{local_tenant.url}/"
+
+
+@pytest.mark.integration
+def test_real_id_token_minted_a_day_later_verifies_on_the_tenants_clock(local_tenant):
+    local_tenant.advance_clock(86400)
+    tenant = Tenant(local_tenant.url, "tutorial-app")
+    with AuthClient(tenant, clock=local_tenant.clock) as client:
+        credentials = client.login("ada@example.com", "Analytical-Engine-1843")
+        jwks = JwksCache(client.jwks, clock=local_tenant.clock)
+        now = local_tenant.clock()
+        assert verify_id_token(credentials.id_token, tenant, now=now, jwks=jwks)["sub"]
+        with pytest.raises(TokenVerificationFailed, match="iat"):
+            verify_id_token(credentials.id_token, tenant, now=now - 86400, jwks=jwks)
+
+
+@pytest.mark.integration
+def test_real_id_token_is_refused_by_another_app(real_login, local_tenant):
+    _, client, credentials = real_login
+    other_app = Tenant(local_tenant.url, "some-other-app")
+    jwks = JwksCache(client.jwks)
+    with pytest.raises(TokenVerificationFailed, match="wrong aud"):
+        verify_id_token(credentials.id_token, other_app, now=local_tenant.clock(), jwks=jwks)
