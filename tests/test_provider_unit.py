@@ -140,7 +140,7 @@ def test_a_successful_login_resets_the_failure_count(tenant: Tenant) -> None:
 
 def test_passwords_are_stored_hashed(tenant: Tenant) -> None:
     row = tenant.idp.db.one("SELECT password_hash FROM users WHERE email = ?", ADA[0])
-    assert row is not None and row["password_hash"].startswith("scrypt$")
+    assert row is not None and row["password_hash"].startswith("$argon2id$")
     assert ADA[1] not in row["password_hash"]
     raw = (tenant.config.data_dir / "tenant.sqlite3").read_bytes()
     assert ADA[1].encode() not in raw

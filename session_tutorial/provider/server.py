@@ -24,7 +24,11 @@ def issuer_for(host: str, port: int) -> str:
 
 def serve(config: TenantConfig, host: str, port: int, *, record: bool = True) -> None:
     """Run the tenant on ``host:port`` until interrupted; note pid and URL in the data dir."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only when
+    # the listening socket says it is TCP. Without it, keep-alive clients wait 40 ms for
+    # every response (Nagle's algorithm meeting delayed ACKs).
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(2048)

@@ -57,12 +57,13 @@ class Users:
         email = email.strip().lower()
         # Stable ids: the same demo user has the same `sub` in every fresh data dir.
         uid = hashlib.sha256(email.encode()).hexdigest()[:24]
+        hashed = hash_password(password)  # slow on purpose: outside the transaction
         try:
             with self._db.transaction() as c:
                 c.execute(
                     "INSERT INTO users(id, email, name, password_hash, created_at)"
                     " VALUES (?, ?, ?, ?, ?)",
-                    (uid, email, name, hash_password(password), now),
+                    (uid, email, name, hashed, now),
                 )
         except sqlite3.IntegrityError:
             raise UserExists() from None
