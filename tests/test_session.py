@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs
 
+import filelock
 import httpx
 import jwt
 import pytest
@@ -35,11 +36,13 @@ from session_tutorial.errors import (
     RateLimited,
     RefreshTokenRejected,
     ServerError,
+    StoreError,
     StoreWarning,
     TokenVerificationFailed,
     WrongCredentials,
 )
 from session_tutorial.session import SessionManager
+from session_tutorial.singleflight import SingleFlight
 from session_tutorial.store import CredentialStore, MemoryStore, Store
 from session_tutorial.tenant import Tenant
 
@@ -546,6 +549,25 @@ def test_two_managers_for_one_entry_share_one_lock(make_manager):
     assert make_manager()._flight._thread_lock is make_manager()._flight._thread_lock
 
 
+def test_a_renewal_lock_held_by_another_process_times_out_with_a_store_error(tmp_path):
+    flight = SingleFlight("session-tutorial-tests/held", lock_dir=tmp_path, timeout=0.1)
+    other_process = filelock.FileLock(str(flight.path), thread_local=False)
+    with other_process, pytest.raises(StoreError, match="Another process"):
+        flight.__enter__()
+    with flight:  # released: free again, and the thread lock was not leaked
+        pass
+
+
+def test_an_unwritable_lock_dir_is_a_store_error_that_says_what_to_do(tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    flight = SingleFlight("session-tutorial-tests/unwritable", lock_dir=blocker / "locks")
+    with pytest.raises(StoreError, match="lock_dir="):
+        flight.__enter__()
+    assert flight._thread_lock.acquire(blocking=False)  # not leaked
+    flight._thread_lock.release()
+
+
 # -- integration: the real local tenant over HTTP, and the real keychain ------------------
 
 SERVICE_UNDER_TEST = "session-tutorial-tests"
@@ -657,6 +679,7 @@ import sys, time
 from pathlib import Path
 from keyring.backends import SecretService
 from session_tutorial.session import SessionManager
+from session_tutorial.singleflight import SingleFlight
 from session_tutorial.store import CredentialStore
 from session_tutorial.tenant import Tenant
 
@@ -693,3 +716,15 @@ def test_two_processes_renewing_one_keychain_entry_refresh_once(
     # and the tenant's reuse detection would have failed it with invalid_grant.
     assert outputs[0][0] == outputs[1][0]
     assert launch(keychain).restore()["name"] == "Ada Lovelace"
+
+
+@pytest.mark.integration
+def test_real_device_login_through_the_session_manager(launch, local_tenant):
+    store = MemoryStore()
+    manager = launch(store)
+    device = manager.client.start_device_login()
+    form = {"user_code": device.user_code, "username": ADA, "password": PASSWORD}
+    httpx.post(f"{local_tenant.url}/activate", data={**form, "action": "approve"})
+    profile = manager.complete_device_login(device, sleep=local_tenant.advance_clock)
+    assert profile["name"] == "Ada Lovelace"
+    assert launch(store).restore()["name"] == "Ada Lovelace"
