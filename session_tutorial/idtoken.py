@@ -211,9 +211,14 @@ _default_caches_lock = threading.Lock()
 def _default_jwks(tenant: Tenant) -> JwksCache:
     from session_tutorial.client import AuthClient  # the client stays importable without this
 
+    def fetch() -> dict[str, Any]:
+        # A client per fetch: fetches are minutes apart, and no connection outlives them.
+        with AuthClient(tenant) as client:
+            return client.jwks()
+
     with _default_caches_lock:
         if tenant.jwks_url not in _default_caches:
-            _default_caches[tenant.jwks_url] = JwksCache(AuthClient(tenant).jwks)
+            _default_caches[tenant.jwks_url] = JwksCache(fetch)
         return _default_caches[tenant.jwks_url]
 
 
