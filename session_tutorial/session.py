@@ -111,7 +111,10 @@ class SessionManager:
         ``min_ttl``, verifies the ID token, and fetches ``/userinfo``. A refresh token the
         tenant rejects (``invalid_grant``) clears the store and returns None, with the reason
         in ``last_reason``. A network error, a 5xx or a 429 raises a retryable error and keeps
-        the credentials.
+        the credentials. An ID token that fails verification even after a renewal raises
+        ``TokenVerificationFailed`` (the entry is kept; ``sign_out(force=True)`` clears it).
+        A session revoked at the tenant is noticed at the next renewal: until then the access
+        token stays valid, as it does with Auth0.
 
         The original tutorial wiped the keychain on any failure. That turns a train tunnel, a
         tenant hiccup or a rate limit into a forced sign-in, and users of Auth0's SDKs filed
