@@ -1,3 +1,69 @@
-"""session-tutorial: keep a user signed in, the way Auth0's SDKs do, in Python."""
+"""session-tutorial: keep a user signed in, the way Auth0's SDKs do, in Python.
+
+>>> from session_tutorial import SessionManager, Tenant
+>>> session = SessionManager(Tenant.local())  # doctest: +SKIP
+>>> session.restore()  # the saved user's profile, or None  # doctest: +SKIP
+"""
 
 from __future__ import annotations
+
+from session_tutorial.client import AuthClient, DeviceLogin
+from session_tutorial.credentials import Credentials, redact
+from session_tutorial.errors import (
+    AccessTokenRejected,
+    AccountBlocked,
+    AuthError,
+    CorruptEntry,
+    DeviceCodeExpired,
+    KeychainUnavailable,
+    NetworkError,
+    NoCredentials,
+    NoRefreshToken,
+    RateLimited,
+    RefreshTokenRejected,
+    ServerError,
+    SessionError,
+    StoreError,
+    StoreWarning,
+    TokenVerificationFailed,
+    UnexpectedResponse,
+    WrongCredentials,
+)
+from session_tutorial.idtoken import JwksCache, TokenView, inspect_token, verify_id_token
+from session_tutorial.session import SessionManager
+from session_tutorial.store import CredentialStore, MemoryStore, Store
+from session_tutorial.tenant import Tenant
+
+__all__ = [
+    "AccessTokenRejected",
+    "AccountBlocked",
+    "AuthClient",
+    "AuthError",
+    "CorruptEntry",
+    "CredentialStore",
+    "Credentials",
+    "DeviceCodeExpired",
+    "DeviceLogin",
+    "JwksCache",
+    "KeychainUnavailable",
+    "MemoryStore",
+    "NetworkError",
+    "NoCredentials",
+    "NoRefreshToken",
+    "RateLimited",
+    "RefreshTokenRejected",
+    "ServerError",
+    "SessionError",
+    "SessionManager",
+    "Store",
+    "StoreError",
+    "StoreWarning",
+    "Tenant",
+    "TokenVerificationFailed",
+    "TokenView",
+    "UnexpectedResponse",
+    "WrongCredentials",
+    "inspect_token",
+    "redact",
+    "verify_id_token",
+]

@@ -68,6 +68,12 @@ class WrongCredentials(AuthError):
 class AccountBlocked(AuthError):
     """The account is blocked, after too many failed logins or by the user's refusal."""
 
+    @property
+    def retryable(self) -> bool:
+        # Auth0 answers a blocked account with 429, but waiting does not unblock it: an
+        # administrator must (on the local tenant: `python -m session_tutorial.provider unblock`).
+        return False
+
 
 class RefreshTokenRejected(AuthError):
     """The refresh token was revoked, rotated away, reused, or has expired: sign in again."""

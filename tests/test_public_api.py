@@ -1,0 +1,38 @@
+"""The package's public surface: everything a notebook or script uses, from one import."""
+
+from __future__ import annotations
+
+import session_tutorial
+from session_tutorial import errors
+
+
+def test_all_is_sorted_and_complete() -> None:
+    assert session_tutorial.__all__ == sorted(session_tutorial.__all__)
+    for name in session_tutorial.__all__:
+        assert hasattr(session_tutorial, name), name
+
+
+def test_every_error_class_is_exported_and_has_a_docstring() -> None:
+    for name in dir(errors):
+        obj = getattr(errors, name)
+        if isinstance(obj, type) and issubclass(obj, (errors.SessionError, Warning)):
+            if obj.__module__ != errors.__name__:
+                continue
+            assert name in session_tutorial.__all__, name
+            assert obj.__doc__ and "\n" not in obj.__doc__.strip(), name
+
+
+def test_every_error_is_a_session_error() -> None:
+    for name in session_tutorial.__all__:
+        obj = getattr(session_tutorial, name)
+        if isinstance(obj, type) and issubclass(obj, Exception) and not issubclass(obj, Warning):
+            assert issubclass(obj, session_tutorial.SessionError), name
+
+
+def test_a_blocked_account_is_not_retryable_though_its_status_is_429() -> None:
+    blocked = errors.AccountBlocked("blocked", error="too_many_attempts", status_code=429)
+    assert blocked.retryable is False
+    assert errors.RateLimited("slow", status_code=429).retryable is True
+    assert errors.ServerError("down", status_code=503).retryable is True
+    assert errors.NetworkError("down").retryable is True
+    assert errors.WrongCredentials("no", status_code=403).retryable is False
