@@ -36,6 +36,8 @@ class Tenant:
     connection: str = DEFAULT_CONNECTION
     audience: str | None = None
     scope: str = DEFAULT_SCOPE
+    #: Allow plain http to another machine: only for a workshop's shared tenant on a LAN.
+    allow_insecure_http: bool = False
 
     def __post_init__(self) -> None:
         if not self.client_id:
@@ -56,10 +58,12 @@ class Tenant:
                 f"Tenant domain {self.domain!r} has a path; give only the host, "
                 "e.g. 'your-tenant.eu.auth0.com' or 'http://127.0.0.1:8765'."
             )
-        if parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS:
+        insecure = parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS
+        if insecure and not self.allow_insecure_http:
             raise ValueError(
                 f"Refusing plain http to {parts.hostname}: passwords and tokens would travel "
-                "unencrypted. Use https, or http only for 127.0.0.1 / localhost."
+                "unencrypted. Use https, or http only for 127.0.0.1 / localhost (for a "
+                "workshop's shared tenant on a trusted network, set AUTH0_ALLOW_HTTP=1)."
             )
         return f"{parts.scheme}://{parts.netloc}"
 
@@ -117,6 +121,9 @@ class Tenant:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Tenant:
         """Read ``AUTH0_DOMAIN``, ``AUTH0_CLIENT_ID``, optional ``AUTH0_AUDIENCE``/``_CONNECTION``.
 
+        ``AUTH0_ALLOW_HTTP=1`` permits plain http to another machine (a workshop's shared
+        tenant); never use it with a real tenant.
+
         >>> Tenant.from_env({"AUTH0_DOMAIN": "x.auth0.com", "AUTH0_CLIENT_ID": "abc"}).issuer
         'https://x.auth0.com/'
 
@@ -134,6 +141,7 @@ class Tenant:
             client_id=env["AUTH0_CLIENT_ID"],
             connection=env.get("AUTH0_CONNECTION") or DEFAULT_CONNECTION,
             audience=env.get("AUTH0_AUDIENCE") or None,
+            allow_insecure_http=env.get("AUTH0_ALLOW_HTTP") == "1",
         )
 
     @classmethod

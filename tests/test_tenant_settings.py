@@ -116,3 +116,11 @@ def test_local_asks_the_background_tenant_for_its_url(monkeypatch):
     tenant = Tenant.local()
     assert calls == [True]
     assert tenant == Tenant("http://127.0.0.1:8941", "tutorial-app")
+
+
+def test_plain_http_to_another_machine_needs_an_explicit_opt_in() -> None:
+    env = {"AUTH0_DOMAIN": "http://192.0.2.10:8941", "AUTH0_CLIENT_ID": "tutorial-app"}
+    with pytest.raises(ValueError, match="AUTH0_ALLOW_HTTP"):
+        Tenant.from_env(env)
+    tenant = Tenant.from_env({**env, "AUTH0_ALLOW_HTTP": "1"})
+    assert tenant.issuer == "http://192.0.2.10:8941/"
