@@ -158,5 +158,5 @@ def stop(data_dir: Path | None = None) -> bool:
 
 def ensure_running(data_dir: Path | None = None) -> str:
     """The base URL of the local tenant, starting it in the background if needed."""
-    running = status(data_dir) or start(data_dir)
+    running = status(data_dir) or start(data_dir, quiet=True)
     return running.url

@@ -1,0 +1,171 @@
+"""What every notebook shares: the tenant, a keychain-backed session, and teaching controls.
+
+Each notebook opens with::
+
+    tutorial = Tutorial.start()
+    session = tutorial.session
+
+It talks to the local tenant unless ``AUTH0_DOMAIN`` and ``AUTH0_CLIENT_ID`` are set. Teaching
+controls (the tenant's clock, an admin's revoke) exist only on the local tenant; elsewhere the
+helpers below say why they skip instead of failing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from session_tutorial.provider.config import DEMO_USERS
+from session_tutorial.session import SessionManager
+from session_tutorial.store import CredentialStore, Store
+from session_tutorial.tenant import Tenant
+
+NO_TEACHING = (
+    "Skipped: this tenant has no teaching controls (a real Auth0 tenant has none). "
+    "On the local tenant this cell {what}."
+)
+
+
+@dataclass(frozen=True)
+class SetupCheck:
+    """What the tutorial runs against, in plain words."""
+
+    lines: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        return "\n".join(self.lines)
+
+
+@dataclass
+class Tutorial:
+    """The notebooks' shared setup: which tenant, which keychain, which clock."""
+
+    tenant: Tenant
+    store: Store
+    control: Any = field(default=None, repr=False)  # TenantControl, on the local tenant only
+    session: SessionManager = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.session = self.next_launch()
+
+    @classmethod
+    def start(cls, store: Store | None = None) -> Tutorial:
+        """The local tenant (started if needed), or yours when ``AUTH0_DOMAIN`` is set."""
+        tenant = Tenant.from_env() if os.environ.get("AUTH0_DOMAIN") else Tenant.local()
+        store = store if store is not None else CredentialStore(account=tenant.account)
+        return cls(tenant, store, _teaching_controls(tenant))
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The client's clock: it follows the local tenant's, which a teacher can advance."""
+        return self.control.clock if self.control is not None else time.time
+
+    @property
+    def is_local(self) -> bool:
+        return not os.environ.get("AUTH0_DOMAIN")
+
+    def next_launch(self) -> SessionManager:
+        """A new SessionManager that remembers nothing: what the app has at its next launch."""
+        if getattr(self, "session", None) is not None:
+            self.session.close()
+        self.session = SessionManager(self.tenant, self.store, clock=self.clock)
+        return self.session
+
+    def demo_user(self, who: str = "ada") -> tuple[str, str]:
+        """Email and password of a demo user (``TUTORIAL_USERNAME``/``_PASSWORD`` override)."""
+        if os.environ.get("TUTORIAL_USERNAME"):
+            return os.environ["TUTORIAL_USERNAME"], os.environ.get("TUTORIAL_PASSWORD", "")
+        for email, password, _name in DEMO_USERS:
+            if email.startswith(who.lower() + "@"):
+                return email, password
+        raise ValueError(f"No demo user called {who!r}: try 'ada' or 'alan'.")
+
+    def check(self) -> SetupCheck:
+        """Which tenant, whether it answers, and which keychain holds the tokens."""
+        where = (
+            f"the local tenant at {self.tenant.base_url}"
+            if self.is_local
+            else (f"your Auth0 tenant {self.tenant.host}")
+        )
+        try:
+            r = httpx.get(self.tenant.openid_configuration_url, timeout=10)
+            answers = "answers" if r.status_code == 200 else f"answered HTTP {r.status_code}"
+        except httpx.HTTPError as exc:
+            answers = f"does not answer ({type(exc).__name__}): is it running?"
+        teaching = "available" if self.control is not None else "not available on this tenant"
+        return SetupCheck(
+            (
+                f"Tenant:            {where} — {answers}",
+                f"Client id:         {self.tenant.client_id}",
+                f"Keychain:          {self.store.backend_name}",
+                f"Teaching controls: {teaching}",
+            )
+        )
+
+    def start_signed_out(self) -> str:
+        """Sign out any session an earlier run left behind, so the notebook starts clean."""
+        self.session.sign_out(revoke=True, force=True)
+        return "Starting signed out: the keychain holds no session for this app."
+
+    def ensure_signed_in(self, who: str = "ada") -> str:
+        """Make sure a session is saved, signing the demo user in if none is."""
+        profile = self.session.restore()
+        if profile is None:
+            profile = self.session.login(*self.demo_user(who))
+        return f"Ready: a saved session for {profile['name']} is in the keychain."
+
+    def advance_clock(self, seconds: float) -> str:
+        """Move the tenant's clock and the client's forward together (local tenant only)."""
+        if self.control is None:
+            return NO_TEACHING.format(what=f"moves the clock {_hours(seconds)} forward")
+        self.control.advance_clock(seconds)
+        return f"The tenant's clock (and ours) moved {_hours(seconds)} forward."
+
+    def revoke_sessions(self, email: str) -> str:
+        """Revoke all of a user's refresh tokens, as an admin would (local tenant only)."""
+        if self.control is None:
+            return NO_TEACHING.format(what="revokes the user's refresh tokens, as an admin would")
+        count = self.control.revoke_user(email)
+        return f"An admin revoked {count} session(s) of {email}."
+
+    def approve_device_login(self, verification_uri_complete: str, who: str = "ada") -> str:
+        """Play the person with the phone: sign in on the tenant's page and approve."""
+        if not self.is_local:
+            return "Skipped: open the link yourself and approve; on a real tenant only you can."
+        email, password = self.demo_user(who)
+        url, _, query = verification_uri_complete.partition("?user_code=")
+        r = httpx.post(
+            url,
+            data={"user_code": query, "username": email, "password": password, "action": "approve"},
+            timeout=10,
+        )
+        return (
+            "Approved on the tenant's page."
+            if r.status_code == 200
+            else (f"The page answered HTTP {r.status_code}.")
+        )
+
+
+def _teaching_controls(tenant: Tenant) -> Any:
+    """The tenant's TenantControl when it has teaching controls, else None."""
+    if tenant.host.split(":")[0] not in ("127.0.0.1", "localhost"):
+        return None
+    from session_tutorial.provider.app import admin_key
+    from session_tutorial.provider.config import default_data_dir
+    from session_tutorial.provider.control import TenantControl
+
+    control = TenantControl(tenant.base_url, admin_key(default_data_dir()))
+    try:
+        control.offset()
+    except (RuntimeError, httpx.HTTPError):
+        return None
+    return control
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:g} hour" + ("" if seconds == 3600 else "s")
