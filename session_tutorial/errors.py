@@ -56,9 +56,7 @@ class AuthError(SessionError):
 
     @property
     def retryable(self) -> bool:
-        return self.status_code is not None and (
-            self.status_code == 429 or self.status_code >= 500
-        )
+        return self.status_code is not None and (self.status_code == 429 or self.status_code >= 500)
 
 
 class WrongCredentials(AuthError):

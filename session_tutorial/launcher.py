@@ -37,8 +37,8 @@ from pathlib import Path
 
 from session_tutorial.store import KEYCHAIN_ENV
 
-#: Set in the command's environment when it runs on the launcher's private keyring, so that
-#: :class:`~session_tutorial.store.CredentialStore` can say so in its ``backend_name``.
+#: The value of ``KEYCHAIN_ENV`` in the command's environment when it runs on the launcher's
+#: private keyring, so that ``CredentialStore.backend_name`` can say so.
 PRIVATE_KEYCHAIN = "private gnome-keyring started by session_tutorial.launcher"
 
 #: sysexits.h EX_UNAVAILABLE: a service the command needs cannot be provided.
