@@ -1,0 +1,190 @@
+"""A small session app: who is signed in, a live expiry countdown, Refresh and Sign out."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from html import escape
+from typing import Any
+
+import ipywidgets as widgets
+
+from session_tutorial.credentials import Credentials
+from session_tutorial.errors import NoCredentials, SessionError
+from session_tutorial.idtoken import inspect_token
+from session_tutorial.session import SessionManager
+
+from ._html import Kind, duration, status_box
+from .messages import explain
+
+
+class SessionApp(widgets.VBox):
+    """The session on top of ``manager.credentials()``, with a countdown and two buttons.
+
+    >>> app = SessionApp(manager)  # doctest: +SKIP
+    >>> app.start_countdown()  # a background timer calls app.tick() every second  # doctest: +SKIP
+    >>> app  # doctest: +SKIP
+    SessionApp(signed in as Ada Lovelace)
+
+    ``tick()`` reads the credentials the manager holds and makes no HTTP request, so the
+    countdown reaches zero and says so; with ``auto_renew=True`` it asks for credentials valid
+    for ``min_ttl`` more seconds instead, and the manager renews them when they are about to
+    expire, as an app would before each API call.
+    """
+
+    def __init__(
+        self,
+        manager: SessionManager,
+        *,
+        clock: Callable[[], float] | None = None,
+        auto_renew: bool = False,
+        min_ttl: float = 60,
+    ) -> None:
+        self.manager = manager
+        self.clock = clock or manager.clock
+        self.auto_renew = auto_renew
+        self.min_ttl = min_ttl
+        self.who = widgets.HTML()
+        self.countdown = widgets.HTML()
+        self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
+        self.sign_out_button = widgets.Button(
+            description="Sign out", icon="sign-out", button_style="warning"
+        )
+        self.status = widgets.HTML()
+        self._label = "signed out"
+        self._seen: Credentials | None = None
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._timer: threading.Thread | None = None
+        self.refresh_button.on_click(lambda _: self.refresh())
+        self.sign_out_button.on_click(lambda _: self.sign_out())
+        buttons = widgets.HBox([self.refresh_button, self.sign_out_button])
+        super().__init__([self.who, self.countdown, buttons, self.status])
+        self.tick()
+
+    def __repr__(self) -> str:
+        return f"SessionApp({self._label})"
+
+    def tick(self) -> float | None:
+        """Update the display; return the access token's seconds left, or None when signed out."""
+        with self._lock:
+            try:
+                credentials = self._credentials()
+            except NoCredentials:
+                self._signed_out()
+                return None
+            except SessionError as exc:
+                self._show(explain(exc, self.manager.tenant).text, "error")
+                return None
+            renewed = self._seen is not None and credentials.access_token != self._seen.access_token
+            if renewed and self.auto_renew:
+                self._show("The access token was about to expire: renewed automatically.", "ok")
+            self._seen = credentials
+            left = credentials.expires_in(self.clock())
+            self._signed_in(credentials, left)
+            return left
+
+    def refresh(self) -> Credentials | None:
+        """Renew now with the refresh token (the Refresh button): new credentials, or None."""
+        with self._lock:
+            before = self._seen
+            try:
+                fresh = self.manager.renew()
+            except SessionError as exc:
+                self._show(explain(exc, self.manager.tenant).text, "error")
+                self.tick()
+                return None
+            self._seen = fresh
+            valid = duration(fresh.expires_in(self.clock()))
+            text = f"Renewed: a new access token, valid for {valid}."
+            if before is not None and before.refresh_token != fresh.refresh_token:
+                text += " The refresh token was rotated: the old one no longer works."
+            self._show(text, "ok")
+            self.tick()
+            return fresh
+
+    def sign_out(self) -> bool:
+        """Revoke the refresh token, then clear the keychain (the Sign out button); True if done."""
+        with self._lock:
+            try:
+                self.manager.sign_out()
+            except SessionError as exc:
+                text = explain(exc, self.manager.tenant).text
+                self._show(
+                    f"{text} Your credentials are kept, so the refresh token does not stay alive "
+                    "at the tenant unnoticed. Try again, or forget them on this machine only with "
+                    "manager.sign_out(force=True).",
+                    "error",
+                )
+                return False
+            self._show(
+                "Signed out: the refresh token was revoked at the tenant and the keychain entry "
+                "cleared.",
+                "ok",
+            )
+            self.tick()
+            return True
+
+    def start_countdown(self, interval: float = 1.0) -> None:
+        """Call ``tick()`` every ``interval`` seconds in a background thread until stopped."""
+        if self._timer is not None and self._timer.is_alive():
+            return
+        self._stop.clear()
+        self._timer = threading.Thread(
+            target=self._run, args=(interval,), name="session-app-countdown", daemon=True
+        )
+        self._timer.start()
+
+    def stop_countdown(self) -> None:
+        """Stop the background countdown (and wait for its thread to end)."""
+        self._stop.set()
+        if self._timer is not None:
+            self._timer.join()
+            self._timer = None
+
+    def _run(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            self.tick()
+
+    def _credentials(self) -> Credentials:
+        if self.auto_renew:
+            return self.manager.credentials(self.min_ttl)
+        # min_ttl=-inf: the credentials as they are, never renewed, so no HTTP request.
+        return self.manager.credentials(-math.inf)
+
+    def _signed_in(self, credentials: Credentials, left: float) -> None:
+        name, email = _who(self.manager.user, credentials)
+        self._label = f"signed in as {name}"
+        self.who.value = f"<b>Signed in as {escape(name)}</b>" + (
+            f" ({escape(email)})" if email else ""
+        )
+        if left > 0:
+            line = f"Access token expires in <b>{duration(left)}</b>"
+        else:
+            line = f"Access token <b>expired {duration(-left)} ago</b>: press Refresh"
+        renew = "a refresh token is stored" if credentials.refresh_token else "no refresh token"
+        self.countdown.value = f"⏱ {line} ({renew})."
+        self.refresh_button.disabled = credentials.refresh_token is None
+        self.sign_out_button.disabled = False
+
+    def _signed_out(self) -> None:
+        self._label, self._seen = "signed out", None
+        self.who.value = "<b>Signed out</b>: nobody is signed in."
+        self.countdown.value = "⏱ No access token."
+        self.refresh_button.disabled = self.sign_out_button.disabled = True
+
+    def _show(self, text: str, kind: Kind) -> None:
+        self.status.value = status_box(text, kind)
+
+
+def _who(user: dict[str, Any] | None, credentials: Credentials) -> tuple[str, str]:
+    """Name and email, from the profile or else from the (unverified, display-only) ID token."""
+    claims: dict[str, Any] = dict(user or {})
+    if not claims and credentials.id_token:
+        try:
+            claims = inspect_token(credentials.id_token).claims
+        except SessionError:
+            claims = {}
+    name = str(claims.get("name") or claims.get("email") or "an unknown user")
+    return name, str(claims.get("email") or "")

@@ -1,0 +1,105 @@
+"""A sign-in form: email, password, a button; it calls the session manager and nothing else."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+
+from session_tutorial.errors import SessionError, StoreWarning
+from session_tutorial.session import SessionManager
+
+from ._html import Kind, status_box
+from .messages import explain
+
+SignedIn = Callable[[dict[str, Any]], None]
+
+
+class LoginForm(widgets.VBox):
+    """Email, password and a "Sign in" button that calls ``manager.login``.
+
+    >>> form = LoginForm(manager)  # doctest: +SKIP
+    >>> form  # shows the form; type, then click "Sign in"  # doctest: +SKIP
+    >>> form.sign_in("ada@example.com", password)["name"]  # unattended  # doctest: +SKIP
+    'Ada Lovelace'
+
+    The password field is emptied the moment the button is pressed: widget values are synced to
+    the browser and saved in notebooks, and a password must linger in neither. Errors are shown
+    in the status line (``form.error`` keeps the last one), never raised.
+    """
+
+    def __init__(self, manager: SessionManager, *, email: str = "") -> None:
+        self.manager = manager
+        self.email = widgets.Text(value=email, description="Email", placeholder="ada@example.com")
+        self.password = widgets.Password(description="Password")
+        self.button = widgets.Button(description="Sign in", button_style="primary", icon="sign-in")
+        self.status = widgets.HTML()
+        self.profile: dict[str, Any] | None = None
+        self.error: SessionError | None = None
+        self._callbacks: list[SignedIn] = []
+        self._label = "signed out"
+        self.button.on_click(self._clicked)
+        super().__init__([self.email, self.password, self.button, self.status])
+
+    def __repr__(self) -> str:
+        return f"LoginForm({self._label})"
+
+    def on_signed_in(self, callback: SignedIn) -> None:
+        """Call ``callback(profile)`` after every successful sign-in."""
+        self._callbacks.append(callback)
+
+    def sign_in(self, email: str, password: str) -> dict[str, Any] | None:
+        """Fill in the email and sign in, as a click would: the profile, or None (see status)."""
+        self.email.value = email
+        self.password.value = ""
+        return self._submit(email, password)
+
+    def _clicked(self, _button: widgets.Button) -> None:
+        email, password = self.email.value.strip(), self.password.value
+        self.password.value = ""  # before anything else can fail or wait
+        self._submit(email, password)
+
+    def _submit(self, email: str, password: str) -> dict[str, Any] | None:
+        email = email.strip()
+        if not email or not password:
+            self._show("Enter your email and your password, then press Sign in.", "error")
+            self._label = "waiting for email and password"
+            return None
+        self._busy(True)
+        self._show(f"Signing in as {email}…", "busy")
+        try:
+            with warnings.catch_warnings():
+                # A failed save is shown in the status line below instead of as a warning.
+                warnings.simplefilter("ignore", StoreWarning)
+                profile = self.manager.login(email, password)
+        except SessionError as exc:
+            message = explain(exc, self.manager.tenant, email=email)
+            self.profile, self.error, self._label = None, exc, f"error: {message.label}"
+            self._show(message.text, "error")
+            return None
+        finally:
+            self._busy(False)
+        self.profile, self.error = profile, None
+        name = profile.get("name") or email
+        self._label = f"signed in as {name}"
+        text = f"Signed in as {name} ({profile.get('email', email)})."
+        if self.manager.store_error is not None:
+            text += (
+                " The credentials could not be saved in the keychain, so the next launch will "
+                f"ask you to sign in again: {self.manager.store_error}"
+            )
+        self._show(text, "ok")
+        for callback in self._callbacks:
+            callback(profile)
+        return profile
+
+    def _busy(self, busy: bool) -> None:
+        for field in (self.email, self.password, self.button):
+            field.disabled = busy
+        self.button.description = "Signing in…" if busy else "Sign in"
+        self.button.icon = "hourglass-half" if busy else "sign-in"
+
+    def _show(self, text: str, kind: Kind) -> None:
+        self.status.value = status_box(text, kind)

@@ -1,0 +1,100 @@
+"""What to tell the user about each error, with what to do next; never a token or a password."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from session_tutorial.errors import (
+    AccountBlocked,
+    DeviceCodeExpired,
+    KeychainUnavailable,
+    NetworkError,
+    NoCredentials,
+    NoRefreshToken,
+    RateLimited,
+    RefreshTokenRejected,
+    ServerError,
+    SessionError,
+    StoreError,
+    TokenVerificationFailed,
+    WrongCredentials,
+)
+from session_tutorial.tenant import Tenant
+
+_LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+
+
+@dataclass(frozen=True)
+class Message:
+    """A short label (for a widget's repr) and a sentence or two for the learner."""
+
+    label: str
+    text: str
+
+
+def is_local(tenant: Tenant) -> bool:
+    """Whether ``tenant`` runs on this machine (then its teaching controls and CLI apply)."""
+    return tenant.host.startswith(_LOOPBACK)
+
+
+def explain(exc: SessionError, tenant: Tenant, *, email: str = "") -> Message:
+    """The message a widget shows for ``exc``, saying how to get past it."""
+    who = email or "EMAIL"
+    if isinstance(exc, WrongCredentials):
+        return Message(
+            "wrong email or password",
+            "Wrong email or password. Check both and try again; after too many wrong tries in a "
+            "row the tenant blocks the account.",
+        )
+    if isinstance(exc, AccountBlocked):
+        where = (
+            f"on this local tenant, run `python -m session_tutorial.provider unblock {who}`"
+            if is_local(tenant)
+            else "in the Auth0 dashboard, open User Management > Users and unblock the user"
+        )
+        return Message(
+            "account blocked",
+            f"This account is blocked after too many failed sign-ins. An administrator must "
+            f"unblock it: {where}. Then sign in again.",
+        )
+    if isinstance(exc, NetworkError):
+        fix = (
+            "Start the local tenant with `python -m session_tutorial.provider start` "
+            "(or `make tenant-start`), then try again."
+            if is_local(tenant)
+            else "Check your network connection and AUTH0_DOMAIN, then try again."
+        )
+        return Message(
+            "tenant not reachable", f"The tenant at {tenant.base_url} did not answer. {fix}"
+        )
+    if isinstance(exc, RateLimited):
+        when = f"in {exc.retry_after:g} s" if exc.retry_after is not None else "in a moment"
+        return Message("rate limited", f"The tenant asks us to slow down: try again {when}.")
+    if isinstance(exc, ServerError):
+        return Message(
+            "tenant error",
+            f"The tenant failed ({exc.status_code}). Nothing was lost: try again in a moment.",
+        )
+    if isinstance(exc, KeychainUnavailable):
+        return Message(
+            "keychain unavailable",
+            f"{exc} Start Jupyter through the launcher, which provides a keychain: "
+            "`python -m session_tutorial.launcher -- jupyter lab`.",
+        )
+    if isinstance(exc, StoreError):
+        return Message("keychain error", str(exc))
+    if isinstance(exc, TokenVerificationFailed):
+        return Message(
+            "ID token rejected", f"The ID token was not trusted, so nothing was saved: {exc}"
+        )
+    if isinstance(exc, RefreshTokenRejected):
+        return Message(
+            "session ended",
+            "The tenant rejected the refresh token (revoked, rotated away or expired), so the "
+            "keychain entry was cleared. Sign in again.",
+        )
+    if isinstance(exc, (NoCredentials, NoRefreshToken)):
+        return Message("signed out", f"{exc}")
+    if isinstance(exc, DeviceCodeExpired):
+        return Message("code expired", "The code expired before anyone approved it: start again.")
+    return Message("error", str(exc))
