@@ -15,7 +15,7 @@ from session_tutorial.errors import NoCredentials, SessionError
 from session_tutorial.idtoken import inspect_token
 from session_tutorial.session import SessionManager
 
-from ._html import Kind, duration, status_box
+from ._html import Kind, duration, rough_duration, status_box
 from .messages import explain
 
 
@@ -96,7 +96,7 @@ class SessionApp(widgets.VBox):
                 self.tick()
                 return None
             self._seen = fresh
-            valid = duration(fresh.expires_in(self.clock()))
+            valid = rough_duration(fresh.expires_in(self.clock()))
             text = f"Renewed: a new access token, valid for {valid}."
             if before is not None and before.refresh_token != fresh.refresh_token:
                 text += " The refresh token was rotated: the old one no longer works."

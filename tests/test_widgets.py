@@ -1,0 +1,448 @@
+"""The notebook widgets, driven from Python against the real local tenant over HTTP.
+
+Buttons are pressed with ``button.click()``, time moves with the tenant's clock, and nothing
+sleeps. Every widget is also checked for secrets in its synced state (what the browser receives
+and a saved notebook keeps) and in its repr (what nbval compares).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import ipywidgets as widgets
+import pytest
+from ipywidgets.widgets.widget import _instances
+
+from session_tutorial.credentials import Credentials
+from session_tutorial.errors import KeychainUnavailable, RefreshTokenRejected
+from session_tutorial.idtoken import inspect_token
+from session_tutorial.provider import background
+from session_tutorial.session import SessionManager
+from session_tutorial.store import MemoryStore
+from session_tutorial.tenant import Tenant
+from session_tutorial.widgets import (
+    DeviceLoginWidget,
+    LoginForm,
+    ProfileCard,
+    SessionApp,
+    TokenInspector,
+    browser_url,
+)
+
+pytestmark = pytest.mark.integration
+
+ADA, PASSWORD, NAME = "ada@example.com", "Analytical-Engine-1843", "Ada Lovelace"
+JWT_SHAPED = re.compile(r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*")
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def manager(local_tenant, store: MemoryStore, tmp_path: Path) -> Iterator[SessionManager]:
+    """A manager on the tenant's clock, keeping its credentials in memory."""
+    tenant = Tenant(local_tenant.url, "tutorial-app")
+    with SessionManager(tenant, store, clock=local_tenant.clock, lock_dir=tmp_path) as manager:
+        yield manager
+
+
+@pytest.fixture
+def signed_in(manager: SessionManager) -> SessionManager:
+    manager.login(ADA, PASSWORD)
+    return manager
+
+
+def synced_state(widget: widgets.Widget) -> list[dict[str, Any]]:
+    """The state of ``widget`` and of every widget it refers to, as the browser receives it."""
+    seen: dict[str, dict[str, Any]] = {}
+
+    def visit(w: widgets.Widget) -> None:
+        if w.model_id in seen:
+            return
+        state = w.get_state()
+        seen[w.model_id] = state
+        for ref in re.findall(r"IPY_MODEL_([0-9a-f]+)", json.dumps(state, default=str)):
+            if ref in _instances:
+                visit(_instances[ref])
+
+    visit(widget)
+    return list(seen.values())
+
+
+def assert_no_secret(widget: widgets.Widget, *secrets: str | None) -> None:
+    text = json.dumps(synced_state(widget), default=str) + repr(widget)
+    assert not JWT_SHAPED.search(text), f"a JWT-shaped string in {widget!r}"
+    for secret in filter(None, (PASSWORD, *secrets)):
+        assert secret not in text, f"a secret in {widget!r}"
+    assert len(repr(widget)) < 110  # nbval cuts a widget's text/plain at 110 characters
+
+
+def stored(store: MemoryStore) -> Credentials | None:
+    data = store.load()
+    return None if data is None else Credentials.from_json(data)
+
+
+# -- the login form -------------------------------------------------------------------------
+
+
+def test_signing_in_from_code_greets_the_user_by_name_and_saves_the_credentials(manager, store):
+    form = LoginForm(manager)
+    profile = form.sign_in(ADA, PASSWORD)
+    assert profile is not None and profile["name"] == NAME
+    assert "Signed in as Ada Lovelace (ada@example.com)." in form.status.value
+    assert repr(form) == "LoginForm(signed in as Ada Lovelace)"
+    assert form.email.value == ADA
+    assert stored(store) is not None
+
+
+def test_clicking_sign_in_reads_the_fields_and_clears_the_password_at_once(manager):
+    form = LoginForm(manager)
+    seen_during_login: list[str] = []
+    real_login = manager.login
+
+    def login(email: str, password: str) -> dict[str, Any]:
+        seen_during_login.append(form.password.value)
+        return real_login(email, password)
+
+    manager.login = login
+    form.email.value, form.password.value = ADA, PASSWORD
+    form.button.click()
+    assert seen_during_login == [""]  # cleared before the tenant was even asked
+    assert form.password.value == ""
+    assert form.profile is not None and form.profile["email"] == ADA
+
+
+def test_the_button_shows_it_is_busy_while_the_tenant_answers(manager):
+    form = LoginForm(manager)
+    during: list[tuple[bool, str]] = []
+    real_login = manager.login
+
+    def login(email: str, password: str) -> dict[str, Any]:
+        during.append((form.button.disabled, form.button.description))
+        return real_login(email, password)
+
+    manager.login = login
+    form.sign_in(ADA, PASSWORD)
+    assert during == [(True, "Signing in…")]
+    assert (form.button.disabled, form.button.description) == (False, "Sign in")
+
+
+def test_a_wrong_password_says_so_and_clears_the_field(manager):
+    form = LoginForm(manager)
+    form.email.value, form.password.value = ADA, "not-the-password"
+    form.button.click()
+    assert form.password.value == ""
+    assert "Wrong email or password" in form.status.value
+    assert repr(form) == "LoginForm(error: wrong email or password)"
+    assert form.profile is None
+    assert not manager.has_valid()
+
+
+def test_a_blocked_account_says_an_admin_must_unblock_it_and_how(manager, local_tenant):
+    form = LoginForm(manager)
+    try:
+        for _ in range(10):
+            assert form.sign_in(ADA, "not-the-password") is None
+        assert form.sign_in(ADA, PASSWORD) is None
+        assert "blocked" in form.status.value
+        assert "administrator must unblock" in form.status.value
+        assert "python -m session_tutorial.provider unblock ada@example.com" in form.status.value
+        assert repr(form) == "LoginForm(error: account blocked)"
+    finally:
+        local_tenant.unblock(ADA)
+    assert form.sign_in(ADA, PASSWORD) is not None
+
+
+def test_an_unreachable_tenant_says_how_to_start_the_local_one(tmp_path):
+    tenant = Tenant(f"http://127.0.0.1:{background.free_port()}", "tutorial-app")
+    with SessionManager(tenant, MemoryStore(), lock_dir=tmp_path) as manager:
+        form = LoginForm(manager)
+        assert form.sign_in(ADA, PASSWORD) is None
+    assert "did not answer" in form.status.value
+    assert "python -m session_tutorial.provider start" in form.status.value
+    assert repr(form) == "LoginForm(error: tenant not reachable)"
+
+
+def test_empty_fields_ask_for_both_without_asking_the_tenant(manager):
+    form = LoginForm(manager)
+    manager.login = None  # would fail if called
+    form.email.value = ADA
+    form.button.click()
+    assert "Enter your email and your password" in form.status.value
+
+
+def test_a_keychain_that_cannot_save_is_reported_after_signing_in(local_tenant, tmp_path):
+    class LockedStore(MemoryStore):
+        def save(self, data: str) -> None:
+            raise KeychainUnavailable("The keychain is locked (a test double).")
+
+    tenant = Tenant(local_tenant.url, "tutorial-app")
+    with SessionManager(tenant, LockedStore(), clock=local_tenant.clock, lock_dir=tmp_path) as m:
+        form = LoginForm(m)
+        assert form.sign_in(ADA, PASSWORD) is not None  # no StoreWarning escapes the form
+    assert "could not be saved in the keychain" in form.status.value
+    assert "keychain is locked" in form.status.value
+
+
+def test_signed_in_callbacks_receive_the_profile(manager):
+    form = LoginForm(manager)
+    names: list[str] = []
+    form.on_signed_in(lambda profile: names.append(profile["name"]))
+    form.sign_in(ADA, "not-the-password")
+    form.sign_in(ADA, PASSWORD)
+    assert names == [NAME]
+
+
+def test_the_login_form_keeps_no_password_or_token_in_its_state_or_repr(manager):
+    form = LoginForm(manager)
+    form.email.value, form.password.value = ADA, PASSWORD
+    form.button.click()
+    credentials = manager.credentials()
+    assert_no_secret(
+        form, credentials.access_token, credentials.id_token, credentials.refresh_token
+    )
+    assert not any(PASSWORD in str(value) for value in vars(form).values())
+
+
+# -- the token inspector and the profile card -----------------------------------------------
+
+
+def test_the_inspector_shows_header_claims_and_expiry_but_only_counts_the_signature(signed_in):
+    credentials = signed_in.credentials()
+    inspector = TokenInspector(credentials, now=signed_in.clock())
+    html = inspector.html.value
+    for shown in ("Header", "Claims", "RS256", "kid", "email", ADA, NAME, "expires in 10 h"):
+        assert shown in html
+    assert credentials.id_token is not None
+    signature = credentials.id_token.rsplit(".", 1)[1]
+    assert signature not in html
+    assert "signature: &lt;elided, 256 bytes&gt;" in html  # RS256 with a 2048-bit key
+    assert repr(inspector) == "TokenInspector(RS256 ID token, sub=auth0|…, expires in 10 h)"
+    assert_no_secret(inspector, credentials.id_token, signature)
+
+
+def test_the_inspector_says_how_long_ago_a_token_expired(signed_in):
+    id_token = signed_in.credentials().id_token
+    assert id_token is not None
+    exp = inspect_token(id_token).claims["exp"]
+    inspector = TokenInspector(id_token, now=exp + 180)
+    assert "expired 3 min ago" in inspector.html.value
+    assert repr(inspector).endswith(", expired 3 min ago)")
+
+
+def test_the_inspector_tells_an_access_token_from_an_id_token(signed_in):
+    credentials = signed_in.credentials()
+    inspector = TokenInspector(credentials.access_token, now=signed_in.clock())
+    assert repr(inspector).startswith("TokenInspector(RS256 access token,")
+    assert repr(inspector).endswith("expires in 1 h)")
+
+
+def test_credentials_without_an_id_token_cannot_be_inspected():
+    credentials = Credentials("at", None, None, "Bearer", "", 0.0)
+    with pytest.raises(ValueError, match="no ID token"):
+        TokenInspector(credentials)
+
+
+def test_the_profile_card_shows_name_email_badge_and_sub_without_loading_the_picture(signed_in):
+    profile = {**signed_in.user, "picture": "https://example.com/ada.png"}
+    card = ProfileCard(profile)
+    for shown in (NAME, ADA, profile["sub"], "AL"):
+        assert shown in card.value
+    assert "<img" not in card.value
+    badge = "verified" if profile.get("email_verified") else "unverified"
+    assert repr(card) == f"ProfileCard(Ada Lovelace, ada@example.com, {badge})"
+    assert "<img" in ProfileCard(profile, show_picture=True).value
+    assert_no_secret(card)
+
+
+def test_an_unverified_email_gets_no_verified_badge():
+    card = ProfileCard({"sub": "auth0|x", "name": "Alan Turing", "email": "alan@example.com"})
+    assert "not verified" in card.value
+    assert repr(card) == "ProfileCard(Alan Turing, alan@example.com, unverified)"
+
+
+# -- the session app ------------------------------------------------------------------------
+
+
+def test_the_session_app_counts_down_as_the_clock_advances(signed_in, local_tenant):
+    app = SessionApp(signed_in)
+    assert repr(app) == "SessionApp(signed in as Ada Lovelace)"
+    assert "Signed in as Ada Lovelace" in app.who.value
+    left = app.tick()
+    assert left is not None and 3590 < left <= 3600
+    local_tenant.advance_clock(1800)
+    left = app.tick()
+    assert left is not None and 1790 < left <= 1800
+    assert re.search(r"Access token expires in <b>(29 min 5\d|30 min 0) s</b>", app.countdown.value)
+    local_tenant.advance_clock(1900)
+    assert app.tick() < 0  # counted down, and not renewed behind the learner's back
+    assert "expired 1 min" in app.countdown.value
+    assert "press Refresh" in app.countdown.value
+    assert_no_secret(app, *_tokens(signed_in))
+
+
+def test_the_session_app_with_an_injected_clock_needs_no_tenant_clock(signed_in):
+    now = [signed_in.clock()]
+    app = SessionApp(signed_in, clock=lambda: now[0])
+    now[0] += 3000
+    assert 590 < app.tick() <= 600
+    assert re.search(r"Access token expires in <b>(9 min 5\d|10 min 0) s</b>", app.countdown.value)
+
+
+def test_the_refresh_button_renews_and_says_the_refresh_token_rotated(signed_in, store):
+    app = SessionApp(signed_in)
+    before = stored(store)
+    app.refresh_button.click()
+    after = stored(store)
+    assert before is not None and after is not None
+    assert after.access_token != before.access_token
+    assert after.refresh_token != before.refresh_token
+    assert "Renewed: a new access token, valid for 1 h." in app.status.value
+    assert "refresh token was rotated" in app.status.value
+    assert_no_secret(app, *_tokens(signed_in), before.refresh_token)
+
+
+def test_the_sign_out_button_revokes_the_refresh_token_and_clears_the_store(signed_in, store):
+    app = SessionApp(signed_in)
+    before = stored(store)
+    assert before is not None and before.refresh_token is not None
+    app.sign_out_button.click()
+    assert store.load() is None
+    assert "Signed out" in app.status.value
+    assert repr(app) == "SessionApp(signed out)"
+    assert app.refresh_button.disabled and app.sign_out_button.disabled
+    with pytest.raises(RefreshTokenRejected):
+        signed_in.client.refresh(before.refresh_token)
+
+
+def test_refreshing_a_session_an_admin_revoked_says_sign_in_again(signed_in, local_tenant, store):
+    app = SessionApp(signed_in)
+    local_tenant.revoke_user(ADA)
+    app.refresh_button.click()
+    assert "Sign in again" in app.status.value
+    assert repr(app) == "SessionApp(signed out)"
+    assert store.load() is None
+
+
+def test_auto_renew_renews_the_access_token_shortly_before_it_expires(signed_in, local_tenant):
+    app = SessionApp(signed_in, auto_renew=True, min_ttl=60)
+    first = signed_in.credentials().access_token
+    local_tenant.advance_clock(3590)
+    left = app.tick()
+    assert left is not None and left > 3500
+    assert signed_in.credentials().access_token != first
+    assert "renewed automatically" in app.status.value
+
+
+def test_the_session_app_of_a_signed_out_manager_offers_no_buttons(manager):
+    app = SessionApp(manager)
+    assert app.tick() is None
+    assert repr(app) == "SessionApp(signed out)"
+    assert app.refresh_button.disabled and app.sign_out_button.disabled
+
+
+def test_the_countdown_thread_starts_and_stops(signed_in):
+    app = SessionApp(signed_in)
+    app.start_countdown(interval=3600)  # the test stops it long before it would tick
+    assert any(t.name == "session-app-countdown" for t in threading.enumerate())
+    app.stop_countdown()
+    assert not any(t.name == "session-app-countdown" for t in threading.enumerate())
+
+
+# -- the device login widget ----------------------------------------------------------------
+
+
+def decide(local_tenant, user_code: str, action: str) -> None:
+    """What the learner does on the tenant's /activate page in a browser."""
+    form = {"user_code": user_code, "username": ADA, "password": PASSWORD, "action": action}
+    response = httpx.post(f"{local_tenant.url}/activate", data=form)
+    assert response.status_code == 200, response.text
+
+
+def test_a_device_login_approved_on_the_tenants_page_signs_in(manager, local_tenant, store):
+    device = DeviceLoginWidget(manager)
+    assert repr(device) == "DeviceLoginWidget(not started)"
+    device.begin()
+    code = device.user_code
+    assert code is not None and code in device.code.value
+    url = device.verification_url
+    assert url is not None and url.startswith(local_tenant.url) and code in url
+    assert f"<a href='{url}' target='_blank'" in device.link.value
+    assert repr(device) == "DeviceLoginWidget(waiting for approval)"
+    profiles: list[dict[str, Any]] = []
+    device.on_signed_in(profiles.append)
+
+    assert device.poll_once() is None  # nobody has approved yet
+    assert "polled once, every 5 s; the code expires in 15 min" in device.progress.value
+    decide(local_tenant, code, "approve")
+    local_tenant.advance_clock(device.interval)
+    profile = device.poll_once()
+
+    assert profile is not None and profile["name"] == NAME
+    assert profiles == [profile]
+    assert device.state == "signed in"
+    assert "Signed in as Ada Lovelace (ada@example.com)." in device.status.value
+    assert repr(device) == "DeviceLoginWidget(signed in as Ada Lovelace)"
+    assert stored(store) is not None
+    assert_no_secret(device, *_tokens(manager))
+
+
+def test_a_device_login_denied_on_the_tenants_page_says_so(manager, local_tenant, store):
+    device = DeviceLoginWidget(manager)
+    device.begin()
+    assert device.user_code is not None
+    decide(local_tenant, device.user_code, "deny")
+    assert device.poll_once() is None
+    assert device.state == "denied"
+    assert "denied" in device.status.value
+    assert repr(device) == "DeviceLoginWidget(denied)"
+    assert store.load() is None
+
+
+def test_a_device_code_nobody_approves_expires_with_a_message(manager, local_tenant):
+    device = DeviceLoginWidget(manager)
+    device.begin()
+    local_tenant.advance_clock(901)
+    assert device.poll_once() is None
+    assert device.state == "expired"
+    assert "expired before anyone approved it" in device.status.value
+    assert repr(device) == "DeviceLoginWidget(code expired)"
+
+
+def test_polling_too_fast_follows_the_tenants_slow_down(manager, local_tenant):
+    device = DeviceLoginWidget(manager)
+    device.begin()
+    device.poll_once()
+    device.poll_once()  # at once: faster than the interval
+    assert device.state == "waiting"
+    assert device.interval == 10  # RFC 8628: five seconds more
+
+
+def test_the_background_poller_ends_once_the_login_is_approved(manager, local_tenant):
+    device = DeviceLoginWidget(manager)
+    device.begin()
+    assert device.user_code is not None
+    decide(local_tenant, device.user_code, "approve")
+    device.interval = 0.01  # approved already: the first poll succeeds, no need to wait 5 s
+    device.start()
+    profile = device.wait(timeout=10)
+    assert profile is not None and profile["name"] == NAME
+    assert device.state == "signed in"
+
+
+def test_the_verification_link_goes_to_the_browser_unchanged():
+    url = "http://127.0.0.1:8765/activate?user_code=WDJB-MJHT"
+    assert browser_url(url) == url
+
+
+def _tokens(manager: SessionManager) -> tuple[str | None, ...]:
+    credentials = manager.credentials()
+    return credentials.access_token, credentials.id_token, credentials.refresh_token
