@@ -349,6 +349,18 @@ def test_refreshing_a_session_an_admin_revoked_says_sign_in_again(signed_in, loc
     assert store.load() is None
 
 
+def test_signing_out_while_the_tenant_is_down_keeps_the_credentials(signed_in, store, tmp_path):
+    down = Tenant(f"http://127.0.0.1:{background.free_port()}", "tutorial-app")
+    with SessionManager(down, store, clock=signed_in.clock, lock_dir=tmp_path) as offline:
+        app = SessionApp(offline)
+        app.sign_out_button.click()
+    assert "did not answer" in app.status.value
+    assert "Your credentials are kept" in app.status.value
+    assert "sign_out(force=True)" in app.status.value
+    assert repr(app) == "SessionApp(signed in as Ada Lovelace)"
+    assert stored(store) is not None
+
+
 def test_auto_renew_renews_the_access_token_shortly_before_it_expires(signed_in, local_tenant):
     app = SessionApp(signed_in, auto_renew=True, min_ttl=60)
     first = signed_in.credentials().access_token
@@ -453,6 +465,16 @@ def test_the_background_poller_ends_once_the_login_is_approved(manager, local_te
     profile = device.wait(timeout=10)
     assert profile is not None and profile["name"] == NAME
     assert device.state == "signed in"
+
+
+def test_a_device_login_with_the_tenant_down_says_how_to_start_it(tmp_path):
+    tenant = Tenant(f"http://127.0.0.1:{background.free_port()}", "tutorial-app")
+    with SessionManager(tenant, MemoryStore(), lock_dir=tmp_path) as manager:
+        device = DeviceLoginWidget(manager)
+        device.start()
+    assert device.state == "error"
+    assert "python -m session_tutorial.provider start" in device.status.value
+    assert repr(device) == "DeviceLoginWidget(error: tenant not reachable)"
 
 
 def test_the_verification_link_goes_to_the_browser_unchanged():
