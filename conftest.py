@@ -1,10 +1,13 @@
-"""Shared fixtures: a real local tenant over real HTTP, started once per test run."""
+"""Shared by tests/ and notebooks/: a private tenant data dir, and a real local tenant.
+
+Tests and notebook runs never touch a learner's own tenant: the default data dir points into a
+temporary folder, and whatever tenant runs there is stopped when the session ends.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,12 +46,16 @@ class LocalTenant:
 
 
 @pytest.fixture(scope="session")
-def _tenant_process() -> Iterator[LocalTenant]:
+def _tenant_process() -> LocalTenant:
     data_dir = Path(os.environ["SESSION_TUTORIAL_TENANT_DIR"])
     running = background.start(data_dir, port=background.free_port(), quiet=True)
     control = TenantControl(running.url, admin_key(data_dir))
-    yield LocalTenant(running.url, data_dir, control)
-    background.stop(data_dir)
+    return LocalTenant(running.url, data_dir, control)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # Stops the tenant whoever started it: the fixture above, or a notebook's kernel.
+    background.stop(Path(os.environ["SESSION_TUTORIAL_TENANT_DIR"]))
 
 
 @pytest.fixture

@@ -12,23 +12,45 @@ helpers below say why they skip instead of failing.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
 
+from session_tutorial.credentials import Credentials, redact
 from session_tutorial.provider.config import DEMO_USERS
 from session_tutorial.session import SessionManager
 from session_tutorial.store import CredentialStore, Store
 from session_tutorial.tenant import Tenant
+from session_tutorial.widgets._html import duration, rough_duration
+
+_TOKENS = ("access_token", "id_token", "refresh_token")
 
 NO_TEACHING = (
     "Skipped: this tenant has no teaching controls (a real Auth0 tenant has none). "
     "On the local tenant this cell {what}."
 )
+
+
+class Note(str):
+    """A sentence for the reader; shown as plain text, without quotes, when a cell returns it."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+@dataclass(frozen=True)
+class EntrySummary:
+    """A keychain entry described without its secrets."""
+
+    lines: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        return "\n".join(self.lines)
 
 
 @dataclass(frozen=True)
@@ -49,9 +71,16 @@ class Tutorial:
     store: Store
     control: Any = field(default=None, repr=False)  # TenantControl, on the local tenant only
     session: SessionManager = field(init=False, repr=False)
+    _others: list[SessionManager] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.session = self.next_launch()
+
+    def close(self) -> None:
+        """Close every session manager this tutorial made (the keychain entry stays)."""
+        for manager in [self.session, *self._others]:
+            manager.close()
+        self._others.clear()
 
     @classmethod
     def start(cls, store: Store | None = None) -> Tutorial:
@@ -110,33 +139,68 @@ class Tutorial:
     def start_signed_out(self) -> str:
         """Sign out any session an earlier run left behind, so the notebook starts clean."""
         self.session.sign_out(revoke=True, force=True)
-        return "Starting signed out: the keychain holds no session for this app."
+        return Note("Starting signed out: the keychain holds no session for this app.")
 
     def ensure_signed_in(self, who: str = "ada") -> str:
         """Make sure a session is saved, signing the demo user in if none is."""
         profile = self.session.restore()
         if profile is None:
             profile = self.session.login(*self.demo_user(who))
-        return f"Ready: a saved session for {profile['name']} is in the keychain."
+        return Note(f"Ready: a saved session for {profile['name']} is in the keychain.")
+
+    def offline_session(self) -> SessionManager:
+        """A SessionManager whose tenant cannot be reached (same keychain, same clock).
+
+        It stands for "the Wi-Fi dropped": port 9 on this machine refuses every connection.
+        """
+        unreachable = replace(self.tenant, domain="http://127.0.0.1:9")
+        manager = SessionManager(unreachable, self.store, clock=self.clock)
+        self._others.append(manager)
+        return manager
+
+    def keychain_entry(self) -> EntrySummary:
+        """What the keychain holds for this app, tokens redacted."""
+        raw = self.store.load()
+        if raw is None:
+            return EntrySummary(("The keychain holds no entry for this app.",))
+        fields = json.loads(raw)
+        lines = [f"One keychain entry, {len(raw.encode())} bytes, holding:"]
+        for name, value in fields.items():
+            shown = redact(value) if name in _TOKENS and value else repr(value)
+            if name == "expires_at":
+                shown = f"a time {rough_duration(value - self.clock())} from now"
+            lines.append(f"  {name:<14} {shown}")
+        return EntrySummary(tuple(lines))
+
+    def expiry(self, credentials: Credentials) -> str:
+        """When the access token expires, in rough words."""
+        left = credentials.expires_in(self.clock())
+        if left <= 0:
+            return Note(f"The access token expired about {rough_duration(-left)} ago.")
+        return Note(f"The access token expires in about {rough_duration(left)}.")
 
     def advance_clock(self, seconds: float) -> str:
         """Move the tenant's clock and the client's forward together (local tenant only)."""
         if self.control is None:
-            return NO_TEACHING.format(what=f"moves the clock {_hours(seconds)} forward")
+            return Note(NO_TEACHING.format(what=f"moves the clock {duration(seconds)} forward"))
         self.control.advance_clock(seconds)
-        return f"The tenant's clock (and ours) moved {_hours(seconds)} forward."
+        return Note(f"The tenant's clock (and ours) moved {duration(seconds)} forward.")
 
     def revoke_sessions(self, email: str) -> str:
         """Revoke all of a user's refresh tokens, as an admin would (local tenant only)."""
         if self.control is None:
-            return NO_TEACHING.format(what="revokes the user's refresh tokens, as an admin would")
-        count = self.control.revoke_user(email)
-        return f"An admin revoked {count} session(s) of {email}."
+            return Note(
+                NO_TEACHING.format(what="revokes the user's refresh tokens, as an admin would")
+            )
+        self.control.revoke_user(email)
+        return Note(f"An admin revoked every session of {email}.")
 
     def approve_device_login(self, verification_uri_complete: str, who: str = "ada") -> str:
         """Play the person with the phone: sign in on the tenant's page and approve."""
         if not self.is_local:
-            return "Skipped: open the link yourself and approve; on a real tenant only you can."
+            return Note(
+                "Skipped: open the link yourself and approve; on a real tenant only you can."
+            )
         email, password = self.demo_user(who)
         url, _, query = verification_uri_complete.partition("?user_code=")
         r = httpx.post(
@@ -165,7 +229,3 @@ def _teaching_controls(tenant: Tenant) -> Any:
     except (RuntimeError, httpx.HTTPError):
         return None
     return control
-
-
-def _hours(seconds: float) -> str:
-    return f"{seconds / 3600:g} hour" + ("" if seconds == 3600 else "s")

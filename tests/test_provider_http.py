@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from session_tutorial.provider import background
-from tests.conftest import LocalTenant
+from conftest import LocalTenant
 from tests.provider_helpers import ADA, CLIENT, DEVICE, SCOPE, error_of, login, refresh
 
 pytestmark = pytest.mark.integration

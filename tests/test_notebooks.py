@@ -1,0 +1,214 @@
+"""The notebooks as a learner meets them: structure, secrets, solutions, and other tenants.
+
+The committed outputs themselves are compared by nbval (``pytest --nbval``, run by
+``make test`` over ``notebooks/`` in sequence). These tests add what nbval does not check.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from session_tutorial import MemoryStore, verify_id_token
+from session_tutorial.provider import background
+from session_tutorial.provider.config import DEMO_USERS
+from session_tutorial.tutorial import Tutorial
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+SOLUTIONS = ROOT / "notebooks" / "solutions"
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
+# Refresh tokens and device codes are long URL-safe random strings; prose and ids are not.
+OPAQUE = re.compile(
+    r"(?<![A-Za-z0-9_-])(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Z])"
+    r"(?=[A-Za-z0-9_-]*[a-z])[A-Za-z0-9_-]{40,}(?![A-Za-z0-9_-])"
+)
+
+
+def _saved_text(path: Path) -> str:
+    """Everything a notebook file keeps besides its sources: outputs and metadata."""
+    nb = json.loads(path.read_text())
+    return json.dumps(nb.get("metadata", {})) + "".join(
+        json.dumps(c.get("outputs", [])) + json.dumps(c.get("metadata", {})) for c in nb["cells"]
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_notebook_holds_no_secret(path: Path) -> None:
+    saved = _saved_text(path)
+    assert not JWT.search(saved), "a JWT-shaped string"
+    assert not OPAQUE.search(saved), "a refresh-token-shaped string"
+    for _email, password, _name in DEMO_USERS:
+        assert password not in saved, "a demo password"
+    assert "widgets" not in json.loads(path.read_text())["metadata"], "saved widget state"
+
+
+def test_the_secret_scan_catches_what_it_claims_to() -> None:
+    assert JWT.search('"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhZGEifQ.c2lnbmF0dXJlX2J5dGVz"')
+    assert OPAQUE.search(" ZDqCARH0ma0Ja45ud03TZMDhpcGnoR-H3qHby4qq7qNSowlH ")
+    assert not OPAQUE.search("session_tutorial.provider.background_ensure_running_helper")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_opens_with_its_goal_and_closes_with_key_points_and_a_link(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    first, last = nb.cells[0].source, nb.cells[-1].source
+    assert first.startswith(f"# {path.name[:2]} · ")
+    for heading in ("**Goal:**", "**You will learn", "**You need:**", "**Time:**"):
+        assert heading in first, heading
+    assert "## Key points" in last
+    if path != NOTEBOOKS[-1]:
+        assert f"({NOTEBOOKS[NOTEBOOKS.index(path) + 1].name})" in last
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_cells_are_short_and_outputs_deterministic(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert [c.execution_count for c in code if c.outputs or c.execution_count] == list(
+        range(1, 1 + len([c for c in code if c.outputs or c.execution_count]))
+    )
+    assert all(len(c.source.splitlines()) <= 12 for c in code)
+
+
+def test_most_outputs_are_compared_by_nbval() -> None:
+    with_output = ignored = 0
+    for path in NOTEBOOKS:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code" and cell.outputs:
+                with_output += 1
+                tags = cell.metadata.get("tags", [])
+                ignored += "nbval-ignore-output" in tags or "nbval-skip" in tags
+    assert with_output and (with_output - ignored) / with_output >= 0.85
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_solution_the_notebook_loads_exists(path: Path) -> None:
+    for cell in nbformat.read(path, as_version=4).cells:
+        for name in re.findall(r"# %load (solutions/\S+\.py)", cell.source):
+            assert (ROOT / "notebooks" / name).exists(), name
+
+
+# -- the solutions, run as a learner would after the cells before them -------------------------
+@pytest.fixture
+def tutorial(local_tenant: object) -> Iterator[Tutorial]:
+    tutorial = Tutorial.start(store=MemoryStore())
+    yield tutorial
+    tutorial.close()
+
+
+def _run(name: str, namespace: dict[str, object], capsys: pytest.CaptureFixture[str]) -> str:
+    exec((SOLUTIONS / name).read_text(), namespace)
+    return capsys.readouterr().out
+
+
+@pytest.mark.integration
+def test_solution_forge_a_token(tutorial: Tutorial, capsys: pytest.CaptureFixture[str]) -> None:
+    tutorial.ensure_signed_in()
+    namespace = {
+        "tutorial": tutorial,
+        "credentials": tutorial.session.credentials(),
+        "verify_id_token": verify_id_token,
+    }
+    out = _run("01_forge_a_token.py", namespace, capsys)
+    assert out.startswith("Not fooled: ")
+
+
+@pytest.mark.integration
+def test_solution_greet(tutorial: Tutorial, capsys: pytest.CaptureFixture[str]) -> None:
+    tutorial.ensure_signed_in()
+    empty = Tutorial.start(store=MemoryStore())
+    out = _run("02_greet.py", {"tutorial": tutorial, "first_launch": empty.session}, capsys)
+    empty.close()
+    assert out.splitlines() == ["Welcome back, Ada Lovelace!", "Please sign in."]
+
+
+@pytest.mark.integration
+def test_solution_renew_or_explain(tutorial: Tutorial, capsys: pytest.CaptureFixture[str]):
+    tutorial.ensure_signed_in()
+    out = _run("03_renew_or_explain.py", {"tutorial": tutorial}, capsys)
+    assert out.splitlines() == ["Renewed.", "Offline — we'll try again later."]
+
+
+@pytest.mark.integration
+def test_solution_force_sign_out(tutorial: Tutorial, capsys: pytest.CaptureFixture[str]) -> None:
+    tutorial.ensure_signed_in()
+    out = _run(
+        "04_force_sign_out.py",
+        {"tutorial": tutorial, "offline": tutorial.offline_session()},
+        capsys,
+    )
+    assert "revoking failed" in out
+    assert "The keychain holds no entry for this app." in out
+
+
+# -- each notebook alone, and against a tenant without teaching controls ------------------------
+@pytest.mark.integration
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_passes_alone_in_a_fresh_kernel_with_an_empty_keychain(path: Path) -> None:
+    # A new launcher: a new private keychain, empty. A new pytest: a new tenant data dir.
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "session_tutorial.launcher",
+            "--",
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(path.relative_to(ROOT)),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("DBUS_SESSION_BUS_ADDRESS", "SESSION_TUTORIAL_KEYCHAIN")
+        },
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+@pytest.fixture
+def tenant_without_teaching(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    running = background.start(
+        tmp_path, port=background.free_port(), quiet=True, extra_args=("--no-teaching",)
+    )
+    monkeypatch.setenv("AUTH0_DOMAIN", running.url)
+    monkeypatch.setenv("AUTH0_CLIENT_ID", "tutorial-app")
+    yield running.url
+    background.stop(tmp_path)
+
+
+@pytest.mark.integration
+def test_notebooks_run_against_a_tenant_without_teaching_controls(
+    tenant_without_teaching: str,
+) -> None:
+    skipped = 0
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        NotebookClient(
+            nb,
+            timeout=120,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
+        text = json.dumps([c.get("outputs", []) for c in nb.cells])
+        assert '"output_type": "error"' not in text, path.name
+        skipped += text.count("Skipped: this tenant has no teaching controls")
+    assert skipped >= 2
