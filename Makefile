@@ -30,8 +30,8 @@ test: install system-deps
 	$(WITH_KEYCHAIN) sh scripts/run-tests.sh
 
 lint: install
-	$(BIN)/ruff check session_tutorial tests benchmarks
-	$(BIN)/ruff format --check session_tutorial tests benchmarks
+	$(BIN)/ruff check session_tutorial tests benchmarks examples scripts notebooks/solutions conftest.py
+	$(BIN)/ruff format --check session_tutorial tests benchmarks examples scripts conftest.py
 
 tenant-start: install
 	$(BIN)/python -m session_tutorial.provider start
@@ -43,3 +43,7 @@ tenant-status: install
 clean:
 	-$(BIN)/python -m session_tutorial.provider stop
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Re-run every notebook against a fresh local tenant and save clean outputs (no widget state).
+notebooks: install system-deps
+	$(WITH_KEYCHAIN) $(BIN)/python scripts/execute_notebooks.py

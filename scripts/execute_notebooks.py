@@ -38,8 +38,12 @@ def main(names: list[str]) -> int:
         for path in paths:
             nb = nbformat.read(path, as_version=4)
             started = time.perf_counter()
-            NotebookClient(nb, timeout=120, kernel_name="python3",
-                           resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+            NotebookClient(
+                nb,
+                timeout=120,
+                kernel_name="python3",
+                resources={"metadata": {"path": str(NOTEBOOKS)}},
+            ).execute()
             clean(nb)
             nbformat.write(nb, path)
             print(f"{path.name}: {time.perf_counter() - started:.1f} s", flush=True)

@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -195,24 +199,58 @@ class Tutorial:
         self.control.revoke_user(email)
         return Note(f"An admin revoked every session of {email}.")
 
-    def approve_device_login(self, verification_uri_complete: str, who: str = "ada") -> str:
-        """Play the person with the phone: sign in on the tenant's page and approve."""
+    def approve_device_login(self, user_code: str | None, who: str = "ada") -> Note:
+        """Play the person with the phone: sign in on the tenant's page and approve the code."""
         if not self.is_local:
             return Note(
                 "Skipped: open the link yourself and approve; on a real tenant only you can."
             )
         email, password = self.demo_user(who)
-        url, _, query = verification_uri_complete.partition("?user_code=")
-        r = httpx.post(
-            url,
-            data={"user_code": query, "username": email, "password": password, "action": "approve"},
-            timeout=10,
-        )
-        return (
-            "Approved on the tenant's page."
-            if r.status_code == 200
-            else (f"The page answered HTTP {r.status_code}.")
-        )
+        form = {
+            "user_code": user_code or "",
+            "username": email,
+            "password": password,
+            "action": "approve",
+        }
+        r = httpx.post(f"{self.tenant.base_url}/activate", data=form, timeout=10)
+        if r.status_code != 200:
+            return Note(
+                f"The tenant's page answered HTTP {r.status_code}: is the code still valid?"
+            )
+        return Note("Approved on the tenant's page, as the person with the phone would.")
+
+    def ask_from_threads(self, count: int = 32) -> Note:
+        """``count`` threads ask ``session.credentials()`` at the same moment; what happened?"""
+        before = self._rotations()
+        barrier = threading.Barrier(count)
+
+        def ask(_: int) -> str:
+            barrier.wait()  # all start together, to make the race as likely as it gets
+            return self.session.credentials().access_token
+
+        with ThreadPoolExecutor(count) as pool:
+            tokens = set(pool.map(ask, range(count)))
+        after = self._rotations()
+        seen = "" if before is None else f"; the tenant saw {after - before} refresh(es)"
+        return Note(f"{count} threads asked at once and got {len(tokens)} access token(s){seen}.")
+
+    def run_script(self, path: str, copies: int = 1) -> Note:
+        """Run a Python script in ``copies`` processes at once; their printed lines."""
+        procs = [
+            subprocess.Popen(  # noqa: S603 - our own interpreter and script
+                [sys.executable, path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
+            for _ in range(copies)
+        ]
+        lines = [p.communicate(timeout=120)[0].strip() for p in procs]
+        return Note("\n".join(f"process {i + 1}: {line}" for i, line in enumerate(lines)))
+
+    def _rotations(self) -> int | None:
+        """How many refreshes the tenant has seen for the demo user (local tenant only)."""
+        if self.control is None:
+            return None
+        sessions = self.control.sessions(self.demo_user()[0])
+        return sum(int(s["rotations"]) for s in sessions)
 
 
 def _teaching_controls(tenant: Tenant) -> Any:

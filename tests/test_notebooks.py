@@ -151,6 +151,25 @@ def test_solution_force_sign_out(tutorial: Tutorial, capsys: pytest.CaptureFixtu
     assert "The keychain holds no entry for this app." in out
 
 
+@pytest.mark.integration
+def test_solution_deny_a_device(tutorial: Tutorial, capsys: pytest.CaptureFixture[str]) -> None:
+    from session_tutorial.widgets import DeviceLoginWidget
+
+    namespace = {
+        "tutorial": tutorial,
+        "session": tutorial.session,
+        "DeviceLoginWidget": DeviceLoginWidget,
+    }
+    assert _run("05_deny_a_device.py", namespace, capsys).strip() == "DeviceLoginWidget(denied)"
+
+
+@pytest.mark.integration
+def test_solution_expiry_script(tutorial: Tutorial, capsys: pytest.CaptureFixture[str]) -> None:
+    tutorial.ensure_signed_in()
+    out = _run("06_expiry_script.py", {"tutorial": tutorial}, capsys)
+    assert re.fullmatch(r"ada@example.com: the access token has about \d+ minutes left\n", out)
+
+
 # -- each notebook alone, and against a tenant without teaching controls ------------------------
 @pytest.mark.integration
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from session_tutorial.provider import background
 from conftest import LocalTenant
+from session_tutorial.provider import background
 from tests.provider_helpers import ADA, CLIENT, DEVICE, SCOPE, error_of, login, refresh
 
 pytestmark = pytest.mark.integration
@@ -142,3 +142,26 @@ def test_serve_runs_in_the_foreground_until_a_signal(tmp_path: Path, sig: signal
         assert proc.stderr is not None
         proc.stderr.close()
     assert not (tmp_path / "server.json").exists()
+
+
+def test_a_room_tenant_takes_the_issuer_its_learners_use(tmp_path: Path) -> None:
+    # Bound to every interface, the tenant cannot guess the address learners type in.
+    port = str(background.free_port())
+    issuer = f"http://localhost:{port}/"
+    started = _cli(
+        "--data-dir",
+        str(tmp_path),
+        "start",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        port,
+        "--issuer",
+        issuer,
+    )
+    assert started.returncode == 0, started.stderr
+    try:
+        conf = httpx.get(f"{issuer}.well-known/openid-configuration", timeout=10).json()
+        assert conf["issuer"] == issuer
+    finally:
+        _cli("--data-dir", str(tmp_path), "stop")

@@ -58,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
             default=None,
             help="base URL browsers use, e.g. behind jupyter-server-proxy",
         )
+        s.add_argument(
+            "--issuer",
+            default=None,
+            help="the URL clients use, e.g. http://TEACHER-IP:8941/ for a room "
+            "(default: http://HOST:PORT/, with 127.0.0.1 for 0.0.0.0)",
+        )
     sub.add_parser("stop", help="stop the background tenant")
     sub.add_parser("status", help="is the background tenant running?")
     c = sub.add_parser("clock", help="show the tenant's clock, or advance it")
@@ -79,6 +85,8 @@ def _server_args(args: argparse.Namespace) -> tuple[str, ...]:
         extra.append("--no-teaching")
     if args.public_url:
         extra += ["--public-url", args.public_url]
+    if args.issuer:
+        extra += ["--issuer", args.issuer]
     return tuple(extra)
 
 
@@ -88,16 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         port = args.port or DEFAULT_PORT
         config = TenantConfig(
-            issuer=issuer_for(args.host, port),
+            issuer=args.issuer or issuer_for(args.host, port),
             data_dir=data_dir,
             refresh_leeway=args.refresh_leeway,
             access_token_ttl=args.access_token_ttl,
             teaching=not args.no_teaching,
             public_url=args.public_url,
-        )
-        print(
-            f"Local tenant at {config.issuer} (data in {data_dir}); Ctrl-C stops it.",
-            file=sys.stderr,
         )
         serve(config, args.host, port)
         return 0
