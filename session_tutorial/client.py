@@ -143,7 +143,6 @@ class AuthClient:
         """
         clock = clock or self.clock
         interval = device.interval
-        form = {"grant_type": DEVICE_CODE_GRANT, "device_code": device.device_code}
         while True:
             if clock() >= device.expires_at:
                 raise DeviceCodeExpired(
@@ -152,14 +151,28 @@ class AuthClient:
                 )
             sleep(interval)
             try:
-                return self._token(form, during="device")
+                credentials = self.check_device_login(device)
             except AuthError as exc:
-                if exc.error == "authorization_pending":
-                    continue
-                if exc.error == "slow_down":
-                    interval += SLOW_DOWN_STEP
-                    continue
-                raise
+                if exc.error != "slow_down":
+                    raise
+                interval += SLOW_DOWN_STEP
+                continue
+            if credentials is not None:
+                return credentials
+
+    def check_device_login(self, device: DeviceLogin) -> Credentials | None:
+        """Poll once: the credentials once approved, None while the user has not decided.
+
+        Raises ``RateLimited`` with ``error == "slow_down"`` when polled too fast (wait 5 s
+        longer each time), ``DeviceCodeExpired``, or ``AccountBlocked`` if the user refused.
+        """
+        form = {"grant_type": DEVICE_CODE_GRANT, "device_code": device.device_code}
+        try:
+            return self._token(form, during="device")
+        except AuthError as exc:
+            if exc.error == "authorization_pending":
+                return None
+            raise
 
     def userinfo(self, access_token: str) -> dict[str, Any]:
         """The user's profile (``sub``, ``name``, ``email``...) from ``GET /userinfo``."""

@@ -93,6 +93,18 @@ class SessionManager:
         """Sign in with email and password, save the credentials, return the user's profile."""
         return self._begin(self.client.login(username, password))
 
+    def start_device_login(self) -> DeviceLogin:
+        """Start a device login: show its ``user_code`` and ``verification_uri`` to the user."""
+        return self.client.start_device_login()
+
+    def poll_device_login_once(self, device: DeviceLogin) -> dict[str, Any] | None:
+        """Poll once: the saved user's profile once approved, None while still pending.
+
+        Raises what ``AuthClient.check_device_login`` raises (``slow_down``, expiry, denial).
+        """
+        credentials = self.client.check_device_login(device)
+        return None if credentials is None else self._begin(credentials)
+
     def complete_device_login(
         self, device: DeviceLogin, *, sleep: Callable[[float], None] = time.sleep
     ) -> dict[str, Any]:

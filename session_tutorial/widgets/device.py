@@ -9,8 +9,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from session_tutorial.client import DeviceLogin
-from session_tutorial.errors import AccountBlocked, DeviceCodeExpired, SessionError
+from session_tutorial.client import SLOW_DOWN_STEP, DeviceLogin
+from session_tutorial.errors import AccountBlocked, DeviceCodeExpired, RateLimited, SessionError
 from session_tutorial.session import SessionManager
 
 from ._html import Kind, rough_duration, status_box
@@ -112,7 +112,9 @@ class DeviceLoginWidget(widgets.VBox):
                 self._expired()
                 return None
             try:
-                outcome = _poll_step(self.manager, self._device)
+                outcome = _poll_step(
+                    self.manager, self._device, self.interval or self._device.interval
+                )
             except DeviceCodeExpired:
                 self.polls += 1
                 self._expired()
@@ -222,37 +224,25 @@ class DeviceLoginWidget(widgets.VBox):
         self.status.value = status_box(text, kind)
 
 
-class _Pending(Exception):
-    """Raised through the client's poll loop to stop it after one poll; not an error."""
+class _Pending:
+    """The user has not decided yet; poll again after ``interval`` seconds."""
 
     def __init__(self, interval: float) -> None:
-        super().__init__(interval)
         self.interval = interval
 
 
 def _start_device_login(manager: SessionManager) -> DeviceLogin:
-    """Start a device login; the manager exposes only the completion, its client the start."""
-    start = getattr(manager, "start_device_login", None) or manager.client.start_device_login
-    return start()
+    return manager.start_device_login()
 
 
-def _poll_step(manager: SessionManager, device: DeviceLogin) -> dict[str, Any] | _Pending:
-    """One poll: the profile once approved (saved by the manager), else ``_Pending(interval)``.
-
-    ``complete_device_login`` loops "check expiry, sleep(interval), poll" until approval. Its
-    first sleep returns at once, so it polls once; if it comes round again, the answer was
-    "pending" (or "slow down"), and the second sleep is handed the interval to wait next, which
-    it raises to end the loop.
-    """
-    sleeps = 0
-
-    def sleep(seconds: float) -> None:
-        nonlocal sleeps
-        sleeps += 1
-        if sleeps > 1:
-            raise _Pending(seconds)
-
+def _poll_step(
+    manager: SessionManager, device: DeviceLogin, interval: float
+) -> dict[str, Any] | _Pending:
+    """One poll: the profile once approved (saved by the manager), else ``_Pending``."""
     try:
-        return manager.complete_device_login(device, sleep=sleep)
-    except _Pending as pending:
-        return pending
+        profile = manager.poll_device_login_once(device)
+    except RateLimited as exc:
+        if exc.error != "slow_down":
+            raise
+        return _Pending(interval + SLOW_DOWN_STEP)
+    return _Pending(interval) if profile is None else profile
