@@ -34,6 +34,21 @@ from session_tutorial.session import SessionManager
 from session_tutorial.store import CredentialStore, MemoryStore, Store
 from session_tutorial.tenant import Tenant
 
+# The widgets need ipywidgets; a script that only keeps a session should not pay for it, so
+# they are imported on first use: `from session_tutorial import LoginForm` still works.
+_WIDGETS = frozenset(
+    {"DeviceLoginWidget", "LoginForm", "ProfileCard", "SessionApp", "TokenInspector"}
+)
+
+
+def __getattr__(name: str) -> object:
+    if name in _WIDGETS:
+        from session_tutorial import widgets
+
+        return getattr(widgets, name)
+    raise AttributeError(f"module 'session_tutorial' has no attribute {name!r}")
+
+
 __all__ = [
     "AccessTokenRejected",
     "AccountBlocked",
@@ -44,21 +59,26 @@ __all__ = [
     "Credentials",
     "DeviceCodeExpired",
     "DeviceLogin",
+    "DeviceLoginWidget",
     "JwksCache",
     "KeychainUnavailable",
+    "LoginForm",
     "MemoryStore",
     "NetworkError",
     "NoCredentials",
     "NoRefreshToken",
+    "ProfileCard",
     "RateLimited",
     "RefreshTokenRejected",
     "ServerError",
+    "SessionApp",
     "SessionError",
     "SessionManager",
     "Store",
     "StoreError",
     "StoreWarning",
     "Tenant",
+    "TokenInspector",
     "TokenVerificationFailed",
     "TokenView",
     "UnexpectedResponse",

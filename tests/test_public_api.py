@@ -36,3 +36,13 @@ def test_a_blocked_account_is_not_retryable_though_its_status_is_429() -> None:
     assert errors.ServerError("down", status_code=503).retryable is True
     assert errors.NetworkError("down").retryable is True
     assert errors.WrongCredentials("no", status_code=403).retryable is False
+
+
+def test_importing_the_package_does_not_import_the_widgets() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, session_tutorial; print('ipywidgets' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    assert session_tutorial.LoginForm.__name__ == "LoginForm"
