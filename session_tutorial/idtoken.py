@@ -22,6 +22,7 @@ import jwt
 
 from session_tutorial.errors import SessionError, TokenVerificationFailed
 from session_tutorial.tenant import Tenant
+from session_tutorial.timewords import duration
 
 ALGORITHMS = ["RS256"]  # an explicit allowlist: never taken from the token or the tenant
 LEEWAY = 60.0
@@ -262,25 +263,14 @@ def inspect_token(token: str, *, now: float | None = None) -> TokenView:
     if isinstance(exp, (int, float)) and not isinstance(exp, bool):
         delta = exp - now
         if delta > 0:
-            expires = f"expires in {_duration(delta)} ({_utc(exp)})"
+            expires = f"expires in {duration(delta)} ({_utc(exp)})"
         else:
-            expires = f"expired {_duration(-delta)} ago ({_utc(exp)})"
+            expires = f"expired {duration(-delta)} ago ({_utc(exp)})"
     return TokenView(header=header, claims=claims, expires=expires)
 
 
 def _b64url(piece: str) -> bytes:
     return base64.urlsafe_b64decode(piece + "=" * (-len(piece) % 4))
-
-
-def _duration(seconds: float) -> str:
-    s = round(seconds)
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60} s"
-    if s < 86400:
-        return f"{s // 3600} h {s % 3600 // 60} min"
-    return f"{s // 86400} d {s % 86400 // 3600} h"
 
 
 def _utc(timestamp: float) -> str:

@@ -30,7 +30,7 @@ from session_tutorial.provider.config import DEMO_USERS
 from session_tutorial.session import SessionManager
 from session_tutorial.store import CredentialStore, Store
 from session_tutorial.tenant import Tenant
-from session_tutorial.widgets._html import duration, rough_duration
+from session_tutorial.timewords import duration, rough_duration
 
 _TOKENS = ("access_token", "id_token", "refresh_token")
 
