@@ -33,6 +33,10 @@ lint: install
 	$(BIN)/ruff check session_tutorial tests benchmarks examples scripts notebooks/solutions conftest.py
 	$(BIN)/ruff format --check session_tutorial tests benchmarks examples scripts conftest.py
 
+# Every figure of the README's "Performance and reliability" section (a few minutes, loopback only).
+bench: install system-deps
+	$(WITH_KEYCHAIN) $(BIN)/python benchmarks/run_all.py
+
 tenant-start: install
 	$(BIN)/python -m session_tutorial.provider start
 tenant-stop: install
