@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hmac
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -165,8 +166,13 @@ def _check_header(header: Mapping[str, Any]) -> None:
 def _check_times(claims: Mapping[str, Any], now: float, leeway: float) -> None:
     for name in ("exp", "iat", "nbf"):
         value = claims.get(name)
-        if name in claims and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise TokenVerificationFailed(f"The ID token's {name} claim is not a number: {value!r}")
+        # NaN and infinity are JSON numbers to Python's parser, and compare False with
+        # everything: an exp of NaN would never expire.
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if name in claims and not (number and math.isfinite(value)):
+            raise TokenVerificationFailed(
+                f"The ID token's {name} claim is not a finite number: {value!r}"
+            )
     if claims["exp"] <= now - leeway:
         raise TokenVerificationFailed(
             f"The ID token expired at {_utc(claims['exp'])} (now {_utc(now)}): renew the session."
@@ -274,4 +280,7 @@ def _b64url(piece: str) -> bytes:
 
 
 def _utc(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    try:
+        return datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, ValueError, OSError):  # a forged claim years beyond 9999 or before 1
+        return f"{timestamp!r} (not a date)"
