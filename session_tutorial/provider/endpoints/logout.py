@@ -23,9 +23,22 @@ async def logout(request: Request) -> Response:
         return PlainTextResponse("OK")
     # Auth0 only redirects to the app's "Allowed Logout URLs"; the local tenant allows the
     # machine's own addresses, so it can never be used to bounce someone to another site.
-    parts = urlsplit(return_to)
-    if parts.scheme not in ("http", "https") or parts.hostname not in _LOCAL_HOSTS:
+    if not _allowed(return_to):
         raise InvalidRequest(
             "returnTo must be an allowed logout URL (http://localhost or http://127.0.0.1)."
         )
     return RedirectResponse(return_to, status_code=302)
+
+
+def _allowed(return_to: str) -> bool:
+    """An http(s) URL on this machine that every URL parser reads the same way."""
+    # Browsers read a backslash as "/" and an "@" in the authority as the end of credentials,
+    # where urlsplit may not: refuse what two parsers could read as two different hosts.
+    if not return_to.isascii() or not return_to.isprintable() or any(c in return_to for c in "\\ "):
+        return False
+    try:
+        parts = urlsplit(return_to)
+        host, _ = parts.hostname, parts.port  # both raise ValueError on a malformed authority
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and "@" not in parts.netloc and host in _LOCAL_HOSTS
