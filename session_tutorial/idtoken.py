@@ -168,8 +168,10 @@ def _check_times(claims: Mapping[str, Any], now: float, leeway: float) -> None:
         value = claims.get(name)
         # NaN and infinity are JSON numbers to Python's parser, and compare False with
         # everything: an exp of NaN would never expire.
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if name in claims and not (number and math.isfinite(value)):
+        finite = (
+            isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        )
+        if name in claims and not finite:
             raise TokenVerificationFailed(
                 f"The ID token's {name} claim is not a finite number: {value!r}"
             )

@@ -231,7 +231,9 @@ class Tutorial:
         with ThreadPoolExecutor(count) as pool:
             tokens = set(pool.map(ask, range(count)))
         after = self._rotations()
-        seen = "" if before is None else f"; the tenant saw {after - before} refresh(es)"
+        seen = ""
+        if before is not None and after is not None:
+            seen = f"; the tenant saw {after - before} refresh(es)"
         return Note(f"{count} threads asked at once and got {len(tokens)} access token(s){seen}.")
 
     def run_script(self, path: str, copies: int = 1) -> Note:

@@ -115,9 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         print("stopped" if background.stop(data_dir) else "no local tenant was running")
         return 0
     if args.command == "status":
-        running = background.status(data_dir)
-        print(running or f"no local tenant is running for {data_dir}")
-        return 0 if running else 1
+        found = background.status(data_dir)
+        print(found or f"no local tenant is running for {data_dir}")
+        return 0 if found else 1
     if args.command == "admin-key":
         from .app import admin_key
 

@@ -45,7 +45,11 @@ class TokenInspector(widgets.VBox):
         self.kind = kind or _guess_kind(view.claims)
         self.signature_bytes = len(_b64url(token.rsplit(".", 1)[-1]))
         exp = self.claims.get("exp")
-        self.expires = expiry_words(exp - now) if _is_number(exp) else "never expires"
+        self.expires = (
+            expiry_words(exp - now)
+            if isinstance(exp, (int, float)) and not isinstance(exp, bool)
+            else "never expires"
+        )
         self.html = widgets.HTML(self._render(now))
         super().__init__([self.html])
 
