@@ -545,7 +545,7 @@ def misbehaving(local_tenant) -> Iterator[Misbehaving]:
 @pytest.mark.parametrize(
     ("mode", "error", "advice"),
     [
-        ("slow", NetworkError, "did not answer within 0.5 s"),
+        ("slow", NetworkError, "did not answer within 1 s"),
         ("500", ServerError, "Nothing was lost; retry later"),
         ("429", RateLimited, "try again in 7 s"),
     ],
@@ -561,7 +561,7 @@ def test_a_slow_failing_or_rate_limiting_tenant_keeps_the_credentials(
     local_tenant.advance_clock(3600)
     misbehaving.mode = mode
     client = AuthClient(
-        tenant, clock=clock, transport=ThroughProxy(misbehaving.server_port), timeout=0.5
+        tenant, clock=clock, transport=ThroughProxy(misbehaving.server_port), timeout=1
     )
     with SessionManager(tenant, keychain, clock=clock, client=client, lock_dir=tmp_path) as manager:
         with pytest.raises(error) as caught:
@@ -570,9 +570,11 @@ def test_a_slow_failing_or_rate_limiting_tenant_keeps_the_credentials(
         if mode == "429":
             assert caught.value.retry_after == 7
         assert keychain.load() == entry and misbehaving.hits == 1
-        misbehaving.release.set()
-        misbehaving.mode = "pass"  # the tenant recovers: the same manager simply goes on
-        assert manager.restore()["name"] == "Ada Lovelace"
+    misbehaving.release.set()
+    misbehaving.mode = "pass"  # the tenant recovers; the next try goes through
+    client = AuthClient(tenant, clock=clock, transport=ThroughProxy(misbehaving.server_port))
+    with SessionManager(tenant, keychain, clock=clock, client=client, lock_dir=tmp_path) as retry:
+        assert retry.restore()["name"] == "Ada Lovelace"
     assert (
         Credentials.from_json(keychain.load()).refresh_token
         != Credentials.from_json(entry).refresh_token
