@@ -44,8 +44,9 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument(
             "--refresh-leeway",
             type=int,
-            default=0,
-            help="seconds the previous refresh token stays usable (default 0)",
+            default=TenantConfig.refresh_leeway,
+            help="seconds the previous refresh token stays usable after rotation, for an "
+            "answer lost on the way (default %(default)s; 0 for strict reuse detection)",
         )
         s.add_argument("--access-token-ttl", type=int, default=3600)
         s.add_argument(

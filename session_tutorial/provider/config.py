@@ -37,8 +37,11 @@ class TenantConfig:
     id_token_ttl: int = 36000  # Auth0's default: 10 hours
     refresh_token_lifetime: int = 30 * 24 * 3600  # absolute, Auth0's default 30 days
     # Seconds during which the immediately previous refresh token may be used again (Auth0's
-    # "reuse interval"). It covers a response lost between tenant and keychain; see README.
-    refresh_leeway: int = 0
+    # "reuse interval"). It covers an answer lost between tenant and keychain (a client killed
+    # before its keychain write, a connection dropped after the tenant rotated): without it,
+    # the next launch replays the previous token and reuse detection signs the user out.
+    # 0 turns it off (strict reuse detection); see README "Performance and reliability".
+    refresh_leeway: int = 10
     device_code_ttl: int = 900
     device_interval: int = 5
     max_failed_logins: int = 10  # Auth0's brute-force protection default
