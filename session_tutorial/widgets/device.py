@@ -58,6 +58,11 @@ class DeviceLoginWidget(widgets.VBox):
         self._thread: threading.Thread | None = None
         self.progress.value = "Not started: <code>start()</code> asks the tenant for a code."
         super().__init__([self.code, self.link, self.progress, self.status])
+        # Stable CSS classes for the browser test (tests/test_browser.py) and for styling.
+        self.add_class("st-device-login")
+        self.code.add_class("st-device-code")
+        self.link.add_class("st-device-link")
+        self.status.add_class("st-status")
 
     def __repr__(self) -> str:
         return f"DeviceLoginWidget({self._label})"

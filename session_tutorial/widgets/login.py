@@ -42,6 +42,12 @@ class LoginForm(widgets.VBox):
         self._label = "signed out"
         self.button.on_click(self._clicked)
         super().__init__([self.email, self.password, self.button, self.status])
+        # Stable CSS classes for the browser test (tests/test_browser.py) and for styling.
+        self.add_class("st-login")
+        self.email.add_class("st-login-email")
+        self.password.add_class("st-login-password")
+        self.button.add_class("st-login-button")
+        self.status.add_class("st-status")
 
     def __repr__(self) -> str:
         return f"LoginForm({self._label})"

@@ -34,6 +34,7 @@ class ProfileCard(widgets.HTML):
         self.email = str(profile.get("email") or "")
         self.verified = profile.get("email_verified") is True
         super().__init__(self._render(show_picture))
+        self.add_class("st-profile-card")  # a stable CSS class (tests/test_browser.py)
 
     def __repr__(self) -> str:
         badge = "verified" if self.verified else "unverified"

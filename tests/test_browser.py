@@ -1,0 +1,451 @@
+"""The tutorial in a real browser: JupyterLab as ``make lab`` starts it, driven like a learner.
+
+Playwright (for Python) drives Debian's Chromium (``/usr/bin/chromium``, installed by
+``scripts/system-deps.sh``; ``playwright install`` is never needed). The learner signs in with
+the form in notebook 01, restarts the kernel and is greeted by notebook 02, signs in with the
+device flow in notebook 05 by approving on the tenant's page, and signs out in notebook 04.
+Every step leaves a screenshot in ``test-artifacts/browser/``. The signed-in one is the README's
+``docs/images/signed-in.png``: written when missing, replaced only when
+``SESSION_TUTORIAL_UPDATE_SCREENSHOT=1`` is set (so a test run leaves the work tree clean).
+
+Nothing in the repository or the virtual environment changes: JupyterLab serves a temporary
+copy of ``notebooks/``, with its own settings, workspaces, runtime dir and local tenant.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from session_tutorial.provider import background
+from session_tutorial.provider.config import DEMO_USERS
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+README_IMAGE = ROOT / "docs" / "images" / "signed-in.png"
+# Set to 1 to replace README_IMAGE with this run's screenshot (written anyway when missing).
+UPDATE_IMAGE = "SESSION_TUTORIAL_UPDATE_SCREENSHOT"
+CHROMIUM = Path("/usr/bin/chromium")
+# Flags that keep Chromium off the network it cannot reach (Playwright adds --headless and a
+# fresh --user-data-dir itself).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1280, "height": 800}
+START_TIMEOUT = 60  # seconds: JupyterLab's start, an upper bound, never a wait
+STEP = 30_000  # milliseconds: the longest any one thing the learner waits for may take
+EMAIL, PASSWORD, NAME = next(user for user in DEMO_USERS if user[0].startswith("ada@"))
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Debian's Chromium: Linux"),
+]
+
+# JupyterLab user settings for the test: binder/overrides.json (no news toast, no update check,
+# as learners get on Binder), plus no autosave and no cell virtualisation, so every output is in
+# the page and nothing is written back while the browser drives the notebooks.
+TEST_SETTINGS = {
+    "@jupyterlab/docmanager-extension:plugin": {"autosave": False},
+    "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
+}
+
+
+def lab_settings(user_settings_dir: Path) -> None:
+    """Write ``binder/overrides.json`` and TEST_SETTINGS as JupyterLab user settings."""
+    settings: dict[str, dict[str, object]] = json.loads(
+        (ROOT / "binder" / "overrides.json").read_text()
+    )
+    for plugin, values in TEST_SETTINGS.items():
+        settings.setdefault(plugin, {}).update(values)
+    for plugin_id, values in settings.items():
+        package, plugin = plugin_id.split(":")
+        target = user_settings_dir / package / f"{plugin}.jupyterlab-settings"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(values, indent=2))
+
+
+class Lab:
+    """``launcher -- jupyter lab`` on a free port with a random token, until shut down."""
+
+    def __init__(self, home: Path, env: dict[str, str]) -> None:
+        self.port = background.free_port()
+        self.token = secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}/"
+        running = background.status(Path(env["SESSION_TUTORIAL_TENANT_DIR"]))
+        assert running is not None, "start the tenant first"
+        self.tenant_url = running.url
+        self.lines: list[str] = []
+        self.root = home / "notebooks"
+        shutil.copytree(ROOT / "notebooks", self.root)
+        lab_settings(home / "user-settings")
+        began = time.monotonic()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "session_tutorial.launcher",
+                "--",
+                sys.executable,
+                "-m",
+                "jupyter",
+                "lab",
+                "--no-browser",
+                "--ip=127.0.0.1",
+                f"--port={self.port}",
+                f"--IdentityProvider.token={self.token}",
+                f"--ServerApp.root_dir={self.root}",
+                f"--LabApp.user_settings_dir={home / 'user-settings'}",
+                f"--LabApp.workspaces_dir={home / 'workspaces'}",
+                *(["--allow-root"] if os.getuid() == 0 else []),  # containers, CI
+            ],
+            env=env,
+            cwd=self.root,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # its own process group: the launcher, Jupyter, kernels
+        )
+        self._drainer: threading.Thread | None = None
+        self._logged = threading.Condition()
+        self._wait_for_line(f"{self.url}lab")
+        self.start_seconds = time.monotonic() - began
+        # Keep draining its output so the server never blocks on a full pipe.
+        self._drainer = threading.Thread(target=self._drain, daemon=True)
+        self._drainer.start()
+
+    def _wait_for_line(self, needle: str) -> None:
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stdout], [], [], deadline - time.monotonic())
+            if not ready:
+                break
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.lines.append(line)
+            if needle in line:
+                return
+        self.shutdown()
+        raise AssertionError("JupyterLab did not start:\n" + "".join(self.lines[-40:]))
+
+    def _drain(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with self._logged:
+                self.lines.append(line)
+                self._logged.notify_all()
+
+    def wait_for_log(self, needle: str, after: int, timeout: float = STEP / 1000) -> str:
+        """The first line of the server's log from line ``after`` on that holds ``needle``."""
+        with self._logged:
+            found = self._logged.wait_for(
+                lambda: any(needle in line for line in self.lines[after:]), timeout
+            )
+            assert found, f"not in JupyterLab's log: {needle!r}\n" + "".join(self.lines[-20:])
+            return next(line for line in self.lines[after:] if needle in line)
+
+    def shutdown(self) -> None:
+        try:
+            if self.proc.poll() is None:
+                httpx.post(
+                    self.url + "api/shutdown",
+                    headers={"Authorization": f"token {self.token}"},
+                    timeout=10,
+                )
+            self.proc.wait(timeout=20)
+        except (httpx.HTTPError, subprocess.TimeoutExpired):
+            pass
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)  # whatever of its group is left
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=20)
+            if self._drainer is not None:
+                self._drainer.join(timeout=20)
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
+
+
+@pytest.fixture
+def home() -> Iterator[Path]:
+    # Short, so the keyring's Unix socket path fits (pytest's tmp_path can be too deep).
+    path = Path(tempfile.mkdtemp(prefix="st-browser-", dir="/tmp"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def lab_env(home: Path) -> Iterator[dict[str, str]]:
+    """The environment ``make lab`` gives JupyterLab, with a tenant of the test's own running."""
+    tenant_dir = home / "tenant"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        # No tenant, Jupyter config or real Auth0 tenant from the test run leaks in.
+        if not key.startswith(("SESSION_TUTORIAL_TENANT", "JUPYTER", "AUTH0_", "TUTORIAL_"))
+    }
+    env.update(
+        SESSION_TUTORIAL_TENANT_DIR=str(tenant_dir),
+        JUPYTER_CONFIG_DIR=str(home / "jupyter-config"),
+        JUPYTER_RUNTIME_DIR=str(home / "jupyter-runtime"),
+        PYTHONUNBUFFERED="1",
+    )
+    # `make lab` starts the tenant first: `python -m session_tutorial.provider start`.
+    started = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "session_tutorial.provider",
+            "start",
+            "--port",
+            str(background.free_port()),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT,
+        check=False,
+    )
+    try:
+        assert started.returncode == 0, started.stderr
+        yield env
+    finally:
+        background.stop(tenant_dir)  # by the pid in its state file
+
+
+@pytest.fixture
+def lab(home: Path, lab_env: dict[str, str]) -> Iterator[Lab]:
+    server = Lab(home, lab_env)
+    try:
+        yield server
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def page() -> Iterator[object]:
+    """A page in Debian's Chromium, driven by Playwright (the test asks for it first: fail fast)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (Debian's chromium package)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, timeout=STEP
+        )
+        try:
+            context = browser.new_context(viewport=VIEWPORT)
+            context.set_default_timeout(STEP)
+            tab = context.new_page()
+            yield tab
+        finally:
+            browser.close()
+
+
+# --- what a learner does in JupyterLab --------------------------------------------------------
+
+
+def shot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def notebook(page, name: str):
+    """The panel of the open notebook ``name`` (its tab's data-id is the panel's id)."""
+    tab = page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text=name)
+    tab.click()
+    panel_id = tab.get_attribute("data-id")
+    panel = page.locator(f'[id="{panel_id}"]')
+    panel.locator(".jp-Notebook").wait_for()
+    return panel
+
+
+def open_notebook(page, name: str):
+    """Double-click ``name`` in the file browser; its panel, once its kernel is idle."""
+    page.locator(".jp-DirListing-item", has_text=name).dblclick()
+    panel = notebook(page, name)
+    kernel_idle(panel)
+    return panel
+
+
+def kernel_idle(panel) -> None:
+    """Wait until the notebook's kernel is connected and idle.
+
+    The toolbar's indicator says "idle" before any kernel is there; the status bar says "Idle"
+    only once the kernel is connected and idle (a Run All before that asks to select a kernel).
+    """
+    page = panel.page
+    status = page.locator("#jp-main-statusbar .jp-StatusBar-TextItem", has_text="| Idle")
+    status.first.wait_for()
+    panel.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for()
+
+
+def to_top(locator) -> None:
+    """Scroll the notebook so that ``locator`` is at the top of the page, as a reader would."""
+    locator.evaluate("element => element.scrollIntoView({block: 'start'})")
+
+
+def menu(page, top: str, item: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{re.escape(top)}$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$")).click()
+
+
+def ran(panel, expected: str) -> None:
+    """Wait until ``expected`` is in an output and no cell is still running; no error shown."""
+    from playwright.sync_api import expect
+
+    output = panel.locator(".jp-OutputArea-output", has_text=expected).first
+    no_kernel = panel.page.locator(".jp-Dialog", has_text="Select Kernel")
+    try:
+        expect(output.or_(no_kernel).first).to_be_visible()
+        assert not no_kernel.is_visible(), "JupyterLab asks for a kernel: the notebook has none"
+        panel.locator(".jp-InputPrompt", has_text="[*]").first.wait_for(state="detached")
+        kernel_idle(panel)
+    finally:
+        errors = panel.locator('[data-mime-type="application/vnd.jupyter.error"]')
+        assert errors.count() == 0, errors.first.inner_text()
+
+
+def run_all(page, panel, expected: str) -> None:
+    """Clear the saved outputs (so none of them is taken for a new one), then run all cells."""
+    menu(page, "Edit", "Clear Outputs of All Cells")
+    panel.locator(".jp-OutputArea-output").first.wait_for(state="detached")
+    menu(page, "Run", "Run All Cells")
+    ran(panel, expected)
+
+
+def test_a_learner_signs_in_restores_uses_the_device_flow_and_signs_out(page, lab: Lab) -> None:
+    from playwright.sync_api import expect
+
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    began = time.monotonic()
+    try:
+        page.goto(f"{lab.url}lab/tree/01-save-the-token.ipynb?token={lab.token}")
+
+        # 1. Notebook 01: run all, then sign in with the form, as a learner types.
+        nb01 = notebook(page, "01-save-the-token.ipynb")
+        kernel_idle(nb01)
+        opened_in = time.monotonic() - began
+        run_all(page, nb01, "One keychain entry")
+        form = nb01.locator(".st-login").first
+        email, password = (
+            form.locator(".st-login-email input"),
+            form.locator(".st-login-password input"),
+        )
+        status = form.locator(".st-status")
+        email.fill(EMAIL)
+        password.fill("not-the-password")
+        form.locator(".st-login-button").click()
+        expect(status).to_contain_text("Wrong email or password")  # the button drives the status
+        password.fill(PASSWORD)
+        form.locator(".st-login-button").click()
+        expect(status).to_contain_text(f"Signed in as {NAME} ({EMAIL})")
+        expect(password).to_have_value("")  # the password is never kept in the widget
+        to_top(nb01.locator(".jp-Cell", has=page.locator(".st-login")).first)
+        signed_in = shot(page, "1-signed-in")
+        if os.environ.get(UPDATE_IMAGE) == "1" or not README_IMAGE.exists():
+            README_IMAGE.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(signed_in, README_IMAGE)
+
+        # 2. Restart the kernel (the next launch); notebook 02 greets Ada from the keychain.
+        logged = len(lab.lines)
+        menu(page, "Kernel", "Restart Kernel…")
+        page.locator(".jp-Dialog-button", has_text="Restart").click()
+        lab.wait_for_log("Kernel restarted", after=logged)
+        kernel_idle(nb01)
+        nb02 = open_notebook(page, "02-restore-the-session.ipynb")
+        run_all(page, nb02, "Nothing is stored: the user is signed out.")
+        card = nb02.locator(".st-profile-card")
+        expect(card).to_contain_text(NAME)
+        expect(card).to_contain_text(EMAIL)
+        to_top(nb02.locator(".jp-Cell", has=page.locator(".st-profile-card")).first)
+        shot(page, "2-restored")
+
+        # 3. Notebook 05: the device flow, approved on the tenant's page in a new tab.
+        nb05 = open_notebook(page, "05-session-app-and-device-flow.ipynb")
+        device_cell = nb05.locator(".jp-CodeCell", has_text="device.begin()").first
+        below = device_cell.locator("xpath=following-sibling::div[contains(@class,'jp-Cell')][1]")
+        below.locator(".jp-InputPrompt").click()  # select the cell below the widget's...
+        menu(page, "Edit", "Clear Outputs of All Cells")
+        nb05.locator(".jp-OutputArea-output").first.wait_for(state="detached")
+        menu(page, "Run", "Run All Above Selected Cell")  # ... and run every cell above it
+        ran(nb05, "Waiting for approval")
+        device_cell.locator(".jp-InputPrompt").click()  # select the widget's cell
+        page.keyboard.press("Escape")  # command mode
+        page.keyboard.press("b")  # a new cell below it
+        page.keyboard.press("Enter")  # edit it
+        page.keyboard.type("device.start()")  # poll in the background
+        page.keyboard.press("Shift+Enter")
+        device = nb05.locator(".st-device-login").first
+        code = device.locator(".st-device-code").inner_text().split()[-1]
+        link = device.locator(".st-device-link a")
+        expect(link).to_have_attribute("target", "_blank")
+        with page.context.expect_page() as opened:
+            link.click()
+        activate = opened.value
+        activate.wait_for_load_state()
+        assert activate.url.startswith(f"{lab.tenant_url}/activate?user_code="), activate.url
+        expect(activate.locator("#user_code")).to_have_value(code)  # prefilled from the link
+        activate.locator("#username").fill(EMAIL)
+        activate.locator("#password").fill(PASSWORD)
+        shot(activate, "3a-activate")
+        activate.locator("#approve").click()
+        expect(activate.locator("[role=status]")).to_contain_text(f"Done, {NAME}")
+        shot(activate, "3b-approved")
+        activate.close()
+        # The widget polls every 5 s, in a thread of the kernel: it turns by itself.
+        expect(device.locator(".st-status")).to_contain_text(f"Signed in as {NAME} ({EMAIL})")
+        to_top(device_cell)
+        shot(page, "3c-device-signed-in")
+
+        # 4. Notebook 04: sign out.
+        nb04 = open_notebook(page, "04-sign-out.ipynb")
+        run_all(page, nb04, "Starting signed out")
+        signed_out = nb04.locator(".jp-OutputArea-output", has_text="holds no entry for this app")
+        expect(signed_out).to_have_count(1)
+        expect(
+            nb04.locator(".jp-OutputArea-output", has_text="Next launch finds: None")
+        ).to_be_visible()
+        to_top(signed_out.locator("xpath=ancestor::div[contains(@class, 'jp-CodeCell')][1]"))
+        shot(page, "4-signed-out")
+    except Exception:
+        with contextlib.suppress(Exception):
+            shot(page, "failure")
+        print("".join(lab.lines[-60:]))
+        raise
+    print(
+        f"JupyterLab started in {lab.start_seconds:.1f} s; notebook 01 was open with an idle "
+        f"kernel {opened_in:.1f} s later; the learner's journey took "
+        f"{time.monotonic() - began:.1f} s"
+    )
