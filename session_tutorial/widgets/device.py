@@ -100,7 +100,8 @@ class DeviceLoginWidget(widgets.VBox):
             )
             url = self.verification_url or ""
             self.link.value = (
-                f"Open <a href='{escape(url)}' target='_blank' rel='noopener noreferrer'>"
+                f"Open <a href='{escape(url)}' target='_blank' rel='noopener noreferrer' "
+                "style='color:#1a5fb4;text-decoration:underline'>"
                 f"{escape(url)}</a>, check that it shows the same code, sign in and approve."
             )
             self.status.value = ""
