@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -10,7 +11,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from ..errors import InvalidRequest
 from ..idp import IdentityProvider
 
-_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+_LOCAL_AUTHORITY = re.compile(r"(localhost|127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?")
 
 
 async def logout(request: Request) -> Response:
@@ -33,12 +34,17 @@ async def logout(request: Request) -> Response:
 def _allowed(return_to: str) -> bool:
     """An http(s) URL on this machine that every URL parser reads the same way."""
     # Browsers read a backslash as "/" and an "@" in the authority as the end of credentials,
-    # where urlsplit may not: refuse what two parsers could read as two different hosts.
+    # where urlsplit may not: accept only an authority that is exactly a local host and port.
     if not return_to.isascii() or not return_to.isprintable() or any(c in return_to for c in "\\ "):
         return False
     try:
         parts = urlsplit(return_to)
-        host, _ = parts.hostname, parts.port  # both raise ValueError on a malformed authority
-    except ValueError:
+    except ValueError:  # "http://[/" and other broken authorities
         return False
-    return parts.scheme in ("http", "https") and "@" not in parts.netloc and host in _LOCAL_HOSTS
+    local = _LOCAL_AUTHORITY.fullmatch(parts.netloc)
+    port = local.group(2) if local else None
+    return (
+        parts.scheme in ("http", "https")
+        and local is not None
+        and (port is None or 0 < int(port[1:]) < 65536)
+    )
