@@ -425,7 +425,10 @@ def test_a_learner_signs_in_restores_uses_the_device_flow_and_signs_out(page, la
         shot(activate, "3b-approved")
         activate.close()
         # The widget polls every 5 s, in a thread of the kernel: it turns by itself.
-        expect(device.locator(".st-status")).to_contain_text(f"Signed in as {NAME} ({EMAIL})")
+        expect(device.locator(".st-status")).to_contain_text(
+            f"Signed in as {NAME} ({EMAIL})",
+            timeout=30_000,  # up to two 5 s poll intervals
+        )
         to_top(device_cell)
         shot(page, "3c-device-signed-in")
 

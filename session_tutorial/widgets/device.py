@@ -187,7 +187,9 @@ class DeviceLoginWidget(widgets.VBox):
         self.profile, self.state = profile, "signed in"
         name = profile.get("name") or profile.get("email") or "an unknown user"
         self._label = f"signed in as {name}"
-        self.progress.value = f"Approved after {self.polls} polls."
+        self.progress.value = "Approved after " + (
+            "one poll." if self.polls == 1 else f"{self.polls} polls."
+        )
         text = f"Signed in as {name} ({profile.get('email', '')})."
         if self.manager.store_error is not None:
             text += (
