@@ -17,6 +17,9 @@ import pytest
 _TMP = Path(tempfile.mkdtemp(prefix="session-tutorial-tests-"))
 os.environ["SESSION_TUTORIAL_TENANT_DIR"] = str(_TMP / "tenant")
 
+# The exercise solutions run inside a notebook's namespace, not on their own.
+collect_ignore_glob = ["notebooks/solutions/*"]
+
 from session_tutorial.provider import background  # noqa: E402
 from session_tutorial.provider.app import admin_key  # noqa: E402
 from session_tutorial.provider.control import SyncedClock, TenantControl  # noqa: E402
@@ -63,3 +66,20 @@ def local_tenant(_tenant_process: LocalTenant) -> LocalTenant:
     """The real tenant (over HTTP), with its clock reset and every account unblocked."""
     _tenant_process.control.reset()
     return _tenant_process
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Docstring examples that need a live tenant are marked +SKIP for the reader's sake; a
+    # docstring made only of those has nothing to check, so it is not collected at all.
+    import doctest
+
+    from _pytest.doctest import DoctestItem
+
+    def only_illustrative(item: pytest.Item) -> bool:
+        examples = item.dtest.examples if isinstance(item, DoctestItem) and item.dtest else []
+        return bool(examples) and all(e.options.get(doctest.SKIP) for e in examples)
+
+    dropped = [item for item in items if only_illustrative(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]

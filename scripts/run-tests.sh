@@ -3,6 +3,7 @@
 # ("no tests collected") is a failure here: a run that tests nothing must not pass.
 set -e
 .venv/bin/ruff check session_tutorial tests benchmarks examples scripts notebooks/solutions conftest.py
+.venv/bin/mypy
 set +e
 .venv/bin/python -m pytest "$@"
 rc=$?
