@@ -52,7 +52,7 @@ class LocalTenant:
 def _tenant_process() -> LocalTenant:
     data_dir = Path(os.environ["SESSION_TUTORIAL_TENANT_DIR"])
     running = background.start(data_dir, port=background.free_port(), quiet=True)
-    control = TenantControl(running.url, admin_key(data_dir))
+    control = TenantControl(running.url, admin_key(data_dir), data_dir=data_dir)
     return LocalTenant(running.url, data_dir, control)
 
 

@@ -74,10 +74,10 @@ class AuthClient:
         *,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 10.0,
-        clock: Clock = time.time,
+        clock: Clock | None = None,
     ) -> None:
         self.tenant = tenant
-        self.clock = clock
+        self.clock = clock or tenant.clock
         self.timeout = timeout
         self._http = httpx.Client(transport=transport, timeout=timeout)
 

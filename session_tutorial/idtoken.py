@@ -183,7 +183,9 @@ def _check_times(claims: Mapping[str, Any], now: float, leeway: float) -> None:
         if name in claims and claims[name] > now + leeway:
             raise TokenVerificationFailed(
                 f"The ID token's {name} is {_utc(claims[name])}, later than now ({_utc(now)}) "
-                f"plus {leeway:g} s leeway: check this machine's clock."
+                f"plus {leeway:g} s leeway: check this machine's clock (or, on the tutorial's "
+                "local tenant, whether its clock was moved: `python -m session_tutorial.provider "
+                "clock --reset`)."
             )
 
 

@@ -43,7 +43,8 @@ class SessionManager:
     'Ada Lovelace'
 
     ``store`` defaults to the system keychain (``CredentialStore``), one entry per tenant and
-    app. ``clock`` is injectable so tests and notebooks can move time forward. The fast path
+    app. ``clock`` (default: the tenant's, real time but for the local tenant) is injectable so
+    tests and notebooks can move time forward. The fast path
     of ``credentials()`` reads memory; the store is read when the manager first needs the
     credentials, by ``restore()``, and again inside every renewal.
     """
@@ -53,14 +54,14 @@ class SessionManager:
         tenant: Tenant,
         store: Store | None = None,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         client: AuthClient | None = None,
         jwks: JwksCache | None = None,
         lock_dir: Path | None = None,
     ) -> None:
         self.tenant = tenant
         self.store: Store = store if store is not None else CredentialStore(SERVICE, tenant.account)
-        self.clock = clock
+        self.clock = clock = clock or tenant.clock
         self.client = client or AuthClient(tenant, clock=clock)
         self.jwks = jwks or JwksCache(self.client.jwks, clock=clock)
         service = getattr(self.store, "service", "memory")

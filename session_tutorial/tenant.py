@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from urllib.parse import urlsplit
 
@@ -38,6 +39,9 @@ class Tenant:
     scope: str = DEFAULT_SCOPE
     #: Allow plain http to another machine: only for a workshop's shared tenant on a LAN.
     allow_insecure_http: bool = False
+    #: The clock to read this tenant's tokens by: real time, except for the local tenant,
+    #: whose clock a teacher can move forward (``Tenant.local()`` follows it).
+    clock: Callable[[], float] = field(default=time.time, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.client_id:
@@ -149,9 +153,13 @@ class Tenant:
         """The tutorial's local tenant, started in the background if it is not running yet.
 
         >>> Tenant.local().issuer  # doctest: +SKIP
-        'http://127.0.0.1:8765/'
+        'http://127.0.0.1:8941/'
         """
         # Imported here so that using a real Auth0 tenant never loads the provider (Starlette).
         from session_tutorial.provider.background import ensure_running
+        from session_tutorial.provider.config import default_data_dir
+        from session_tutorial.provider.control import SyncedClock
 
-        return cls(domain=ensure_running(), client_id=client_id)
+        data_dir = default_data_dir()
+        url = ensure_running(data_dir)
+        return cls(domain=url, client_id=client_id, clock=SyncedClock.following(data_dir))

@@ -17,7 +17,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -96,7 +95,7 @@ class Tutorial:
     @property
     def clock(self) -> Callable[[], float]:
         """The client's clock: it follows the local tenant's, which a teacher can advance."""
-        return self.control.clock if self.control is not None else time.time
+        return self.tenant.clock
 
     @property
     def is_local(self) -> bool:
@@ -263,7 +262,8 @@ def _teaching_controls(tenant: Tenant) -> Any:
     from session_tutorial.provider.config import default_data_dir
     from session_tutorial.provider.control import TenantControl
 
-    control = TenantControl(tenant.base_url, admin_key(default_data_dir()))
+    data_dir = default_data_dir()
+    control = TenantControl(tenant.base_url, admin_key(data_dir), data_dir=data_dir)
     try:
         control.offset()
     except (RuntimeError, httpx.HTTPError):

@@ -165,3 +165,34 @@ def test_a_room_tenant_takes_the_issuer_its_learners_use(tmp_path: Path) -> None
         assert conf["issuer"] == issuer
     finally:
         _cli("--data-dir", str(tmp_path), "stop")
+
+
+def test_teaching_commands_say_what_is_wrong_without_a_traceback(tmp_path: Path) -> None:
+    # No tenant runs for this folder: the command says so, and does not quietly start one.
+    idle = _cli("--data-dir", str(tmp_path), "sessions", "ada@example.com")
+    assert idle.returncode == 1 and "No local tenant is running" in idle.stderr
+    assert "Traceback" not in idle.stderr and background.status(tmp_path) is None
+    port = str(background.free_port())
+    assert _cli("--data-dir", str(tmp_path), "start", "--port", port).returncode == 0
+    try:
+        nobody = _cli("--data-dir", str(tmp_path), "unblock", "nobody@example.com")
+        assert nobody.returncode == 1 and "No user with email nobody@example.com" in nobody.stderr
+        back = _cli("--data-dir", str(tmp_path), "clock", "--advance", "-5")
+        assert back.returncode == 1 and "seconds must be" in back.stderr
+        assert "Traceback" not in nobody.stderr + back.stderr
+        assert (
+            _cli("--data-dir", str(tmp_path), "clock", "--advance", "60").stdout == "offset +60 s\n"
+        )
+        assert _cli("--data-dir", str(tmp_path), "clock", "--reset").stdout == "offset +0 s\n"
+    finally:
+        _cli("--data-dir", str(tmp_path), "stop")
+
+
+def test_a_restarted_tenant_keeps_its_port_so_saved_sessions_stay_valid(tmp_path: Path) -> None:
+    first = background.start(tmp_path, port=background.free_port(), quiet=True)
+    background.stop(tmp_path)
+    again = background.start(tmp_path, quiet=True)  # no port given: the last one, if free
+    try:
+        assert again.url == first.url
+    finally:
+        background.stop(tmp_path)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
-import types
 
 import pytest
 
@@ -103,19 +101,14 @@ def test_from_env_reads_the_process_environment_by_default(monkeypatch):
     assert Tenant.from_env() == Tenant("env.auth0.com", "from-env")
 
 
-def test_local_asks_the_background_tenant_for_its_url(monkeypatch):
-    calls = []
-
-    def ensure_running() -> str:
-        calls.append(True)
-        return "http://127.0.0.1:8941"
-
-    fake = types.ModuleType("session_tutorial.provider.background")
-    fake.ensure_running = ensure_running  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "session_tutorial.provider.background", fake)
+@pytest.mark.integration
+def test_local_is_the_running_background_tenant_and_follows_its_clock(local_tenant) -> None:
     tenant = Tenant.local()
-    assert calls == [True]
-    assert tenant == Tenant("http://127.0.0.1:8941", "tutorial-app")
+    assert tenant == Tenant(local_tenant.url, "tutorial-app")
+    before = tenant.clock()
+    local_tenant.advance_clock(3600)
+    # The client's clock follows the one the teacher moved, with no request to the tenant.
+    assert 3600 <= tenant.clock() - before < 3600 + 60
 
 
 def test_plain_http_to_another_machine_needs_an_explicit_opt_in() -> None:

@@ -4,7 +4,7 @@ serve    run in the foreground until Ctrl-C (SIGINT) or SIGTERM
 start    run in the background (pid and URL kept in the data dir); no-op if running
 stop     stop the background tenant
 status   say whether it runs, and where
-clock    show or advance the tenant's clock (teaching control)
+clock    show, advance (--advance S) or reset (--reset) the tenant's clock (teaching control)
 revoke   revoke a user's refresh tokens (teaching control)
 sessions list a user's refresh-token families (teaching control)
 unblock  unblock a user after too many failed logins (teaching control)
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import background
 from .config import DEFAULT_PORT, TenantConfig, default_data_dir
-from .control import TenantControl
+from .control import TeachingControlError, TenantControl
 from .server import issuer_for, serve
 
 
@@ -33,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
         "--data-dir",
         type=Path,
         default=None,
-        help="where state is kept (default: %(default)s -> platformdirs)",
+        help="where the tenant keeps its state (default: $SESSION_TUTORIAL_TENANT_DIR, "
+        "else your user data folder)",
     )
     sub = p.add_subparsers(dest="command", required=True)
     for name in ("serve", "start"):
@@ -67,10 +68,18 @@ def _parser() -> argparse.ArgumentParser:
         )
     sub.add_parser("stop", help="stop the background tenant")
     sub.add_parser("status", help="is the background tenant running?")
-    c = sub.add_parser("clock", help="show the tenant's clock, or advance it")
-    c.add_argument("--advance", type=float, default=None, metavar="SECONDS")
-    for name in ("revoke", "sessions", "unblock"):
-        sub.add_parser(name).add_argument("email")
+    c = sub.add_parser("clock", help="show the tenant's clock, advance it, or reset it")
+    moves = c.add_mutually_exclusive_group()
+    moves.add_argument("--advance", type=float, default=None, metavar="SECONDS")
+    moves.add_argument(
+        "--reset", action="store_true", help="back to real time (and unblock every account)"
+    )
+    for name, what in (
+        ("revoke", "revoke a user's refresh tokens, as an admin would"),
+        ("sessions", "list a user's refresh-token families"),
+        ("unblock", "unblock a user after too many failed logins"),
+    ):
+        sub.add_parser(name, help=what).add_argument("email")
     sub.add_parser("admin-key", help="print the admin key (for a shared workshop tenant)")
     return p
 
@@ -124,10 +133,19 @@ def main(argv: list[str] | None = None) -> int:
 
         print(admin_key(data_dir))
         return 0
-    control = TenantControl.local(data_dir)
+    try:
+        return _teaching(args, TenantControl.local(data_dir, start=False))
+    except TeachingControlError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _teaching(args: argparse.Namespace, control: TenantControl) -> int:
     if args.command == "clock":
         if args.advance is not None:
             control.advance_clock(args.advance)
+        elif args.reset:
+            control.reset()
         print(f"offset {control.offset():+.0f} s")
     elif args.command == "revoke":
         print(f"revoked {control.revoke_user(args.email)} session(s) of {args.email}")

@@ -23,6 +23,7 @@ from .config import DEFAULT_PORT, default_data_dir
 from .server import STATE_FILE
 
 START_TIMEOUT = 30.0
+PORT_FILE = "port"  # the port of the last background start, tried first next time
 # The tenant outlives the call that started it; holding its Popen here keeps Python from
 # warning that a child it no longer references is still running.
 _CHILDREN: list[subprocess.Popen[bytes]] = []
@@ -89,6 +90,22 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def _choose_port(data_dir: Path, host: str) -> int:
+    """The port this tenant had last time, else the default, else any free one.
+
+    The port is part of the issuer and of the keychain account, so keeping it keeps the
+    learner's saved session valid across restarts.
+    """
+    try:
+        last = int((data_dir / PORT_FILE).read_text())
+    except (OSError, ValueError):
+        last = None
+    for candidate in (last, DEFAULT_PORT):
+        if candidate is not None and _port_free(host, candidate):
+            return candidate
+    return free_port(host)
+
+
 def start(
     data_dir: Path | None = None,
     *,
@@ -105,7 +122,7 @@ def start(
         if running:
             return running
         if port is None:
-            port = DEFAULT_PORT if _port_free(host, DEFAULT_PORT) else free_port(host)
+            port = _choose_port(data_dir, host)
         log = open(data_dir / "tenant.log", "ab")  # noqa: SIM115 - handed to the child
         cmd = [
             sys.executable,
@@ -129,6 +146,7 @@ def start(
         while time.monotonic() < deadline:
             running = status(data_dir)
             if running and running.pid == proc.pid:
+                (data_dir / PORT_FILE).write_text(str(port))
                 if not quiet:
                     print(f"Started the {running}", file=sys.stderr)
                 return running

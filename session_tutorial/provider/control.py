@@ -9,6 +9,8 @@ Example::
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,22 +21,50 @@ from urllib.parse import quote
 import httpx
 
 from .app import admin_key
-from .background import ensure_running
-from .config import default_data_dir
+from .background import ensure_running, status
+from .config import CLOCK_FILE, default_data_dir
+
+
+class TeachingControlError(RuntimeError):
+    """A teaching control failed: no tenant, no such user, a bad value; the message says why."""
 
 
 class SyncedClock:
     """A client-side clock that reads what the tenant's clock reads: real time + offset.
 
-    Pass it as ``SessionManager(..., clock=control.clock)``: then tokens minted after the
-    tenant's clock moved forward are not "from the future" to the client.
+    ``Tenant.local()`` hands one to every ``SessionManager``, so tokens minted after a teacher
+    moved the tenant's clock are not "from the future" to the client. With ``path`` (the
+    tenant's published ``clock.json``) it notices when any process moves the clock; the file
+    is checked with one ``stat`` per call, and read only when it changed.
     """
 
-    def __init__(self, offset: float = 0.0) -> None:
+    def __init__(self, offset: float = 0.0, path: Path | None = None) -> None:
         self.offset = offset
+        self.path = path
+        self._seen: tuple[int, int, int] | None = None
+
+    @classmethod
+    def following(cls, data_dir: Path) -> SyncedClock:
+        """The clock of the tenant whose state is in ``data_dir``."""
+        return cls(path=data_dir / CLOCK_FILE)
 
     def __call__(self) -> float:
+        if self.path is not None:
+            self._follow(self.path)
         return time.time() + self.offset
+
+    def _follow(self, path: Path) -> None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return  # no tenant has published a clock there yet: real time
+        seen = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if seen != self._seen:
+            try:
+                self.offset = float(json.loads(path.read_text())["offset"])
+            except (OSError, ValueError, KeyError, TypeError):
+                return  # mid-replace or damaged: keep the last offset, look again next call
+            self._seen = seen
 
     def __repr__(self) -> str:
         return f"SyncedClock(offset={self.offset:+.0f}s)"
@@ -47,33 +77,57 @@ class TenantControl:
     url: str
     admin_key: str = field(repr=False)
     transport: httpx.BaseTransport | None = field(default=None, repr=False)
+    #: The tenant's data dir, when it runs on this machine: its clock is then read from there.
+    data_dir: Path | None = None
 
     @classmethod
-    def local(cls, data_dir: Path | None = None) -> TenantControl:
-        """Control the background tenant of ``data_dir`` (started if needed)."""
+    def local(cls, data_dir: Path | None = None, *, start: bool = True) -> TenantControl:
+        """Control the background tenant of ``data_dir``, started if needed (``start``).
+
+        Raises ``TeachingControlError`` when none runs and ``start`` is False.
+        """
         data_dir = data_dir or default_data_dir()
-        url = ensure_running(data_dir)
-        return cls(url, admin_key(data_dir))
+        if start:
+            url = ensure_running(data_dir)
+        else:
+            running = status(data_dir)
+            if running is None:
+                raise TeachingControlError(
+                    f"No local tenant is running for {data_dir}: start it with "
+                    "`python -m session_tutorial.provider start` (or `serve`)."
+                )
+            url = running.url
+        return cls(url, admin_key(data_dir), data_dir=data_dir)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        with httpx.Client(transport=self.transport, timeout=10) as client:
-            r = client.request(
-                method,
-                f"{self.url.rstrip('/')}/_teaching/{path}",
-                headers={"X-Admin-Key": self.admin_key},
-                **kwargs,
-            )
+        try:
+            with httpx.Client(transport=self.transport, timeout=10) as client:
+                r = client.request(
+                    method,
+                    f"{self.url.rstrip('/')}/_teaching/{path}",
+                    headers={"X-Admin-Key": self.admin_key},
+                    **kwargs,
+                )
+        except httpx.HTTPError as exc:
+            raise TeachingControlError(f"The tenant at {self.url} did not answer: {exc}") from exc
         if r.status_code == 404 and "clock" in path:
-            raise RuntimeError(
+            raise TeachingControlError(
                 "This tenant has no teaching controls (a real Auth0 tenant, or one started "
                 "with --no-teaching)."
             )
-        r.raise_for_status()
+        if r.status_code >= 400:
+            try:
+                why = r.json()["error_description"]
+            except (ValueError, KeyError, TypeError):
+                why = f"HTTP {r.status_code}"
+            raise TeachingControlError(f"The tenant refused: {why}")
         return r.json()
 
     @cached_property
     def clock(self) -> SyncedClock:
         """A clock for the client that follows this tenant's clock."""
+        if self.data_dir is not None:
+            return SyncedClock.following(self.data_dir)
         return SyncedClock(self.offset())
 
     def now(self) -> float:

@@ -6,11 +6,12 @@ synchronous Python, so tests can call it without a server.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 from .clock import TenantClock
-from .config import DEMO_USERS, TenantConfig
+from .config import CLOCK_FILE, DEMO_USERS, TenantConfig
 from .device import DeviceCodes, DeviceGrant
 from .errors import InvalidGrant, InvalidRequest, UnknownClient
 from .keys import SigningKey, load_or_create
@@ -36,7 +37,9 @@ class IdentityProvider:
         config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.db = Database(config.data_dir / "tenant.sqlite3")
         self.key: SigningKey = load_or_create(config.data_dir / "signing-key.pem")
-        self.clock = TenantClock(self.db, base_clock) if base_clock else TenantClock(self.db)
+        self.clock = TenantClock(
+            self.db, base_clock or time.time, published=config.data_dir / CLOCK_FILE
+        )
         self.users = Users(self.db, config.max_failed_logins)
         self.refresh_tokens = RefreshTokens(
             self.db, leeway=config.refresh_leeway, lifetime=config.refresh_token_lifetime

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import sqlite3
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from .errors import InvalidGrant, TooManyAttempts, UserExists
@@ -38,7 +39,10 @@ class User:
             "nickname": self.email.split("@")[0],
             "email": self.email,
             "email_verified": True,
-            "updated_at": int(self.created_at),
+            # Auth0 sends an ISO 8601 string here, unlike the numeric times of exp and iat.
+            "updated_at": datetime.fromtimestamp(self.created_at, tz=timezone.utc)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
         }
 
 
