@@ -33,7 +33,7 @@ lint: install
 	$(BIN)/ruff check session_tutorial tests benchmarks examples scripts notebooks/solutions conftest.py
 	$(BIN)/ruff format --check session_tutorial tests benchmarks examples scripts conftest.py
 
-# Every figure of the README's "Performance and reliability" section (a few minutes, loopback only).
+# Every figure of the README's "Performance and reliability" section (about a minute, loopback only).
 bench: install system-deps
 	$(WITH_KEYCHAIN) $(BIN)/python benchmarks/run_all.py
 

@@ -236,7 +236,8 @@ class Tutorial:
         return Note(f"{count} threads asked at once and got {len(tokens)} access token(s){seen}.")
 
     def run_script(self, path: str, copies: int = 1) -> Note:
-        """Run a Python script in ``copies`` processes at once; their printed lines."""
+        """Run a Python script in ``copies`` processes at once: their lines, and the refreshes."""
+        before = self._rotations()
         procs = [
             subprocess.Popen(  # noqa: S603 - our own interpreter and script
                 [sys.executable, path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -244,7 +245,11 @@ class Tutorial:
             for _ in range(copies)
         ]
         lines = [p.communicate(timeout=120)[0].strip() for p in procs]
-        return Note("\n".join(f"process {i + 1}: {line}" for i, line in enumerate(lines)))
+        after = self._rotations()
+        report = [f"process {i + 1}: {line}" for i, line in enumerate(lines)]
+        if before is not None and after is not None:
+            report.append(f"the tenant saw {after - before} refresh(es)")
+        return Note("\n".join(report))
 
     def _rotations(self) -> int | None:
         """How many refreshes the tenant has seen for the demo user (local tenant only)."""
