@@ -29,8 +29,11 @@ def main() -> int:
         try:
             profile = session.restore()
         except SessionError as exc:
-            print(f"Could not check the session now ({exc}); try again later.")
-            return 2
+            if exc.retryable:  # the network, a 5xx or a 429: the stored session is kept
+                print(f"Could not check the session now ({exc}); try again later.")
+                return 2
+            print(exc)  # not worth retrying as is: the message says what to do
+            return 1
         if profile is None:
             print(f"Signed out: {session.last_reason}")
             return 1

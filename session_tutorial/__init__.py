@@ -10,12 +10,14 @@ from __future__ import annotations
 from session_tutorial.client import AuthClient, DeviceLogin
 from session_tutorial.credentials import Credentials, redact
 from session_tutorial.errors import (
+    AccessDenied,
     AccessTokenRejected,
     AccountBlocked,
     AuthError,
     CorruptEntry,
     DeviceCodeExpired,
     KeychainUnavailable,
+    MinTTLTooLarge,
     NetworkError,
     NoCredentials,
     NoRefreshToken,
@@ -50,6 +52,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "AccessDenied",
     "AccessTokenRejected",
     "AccountBlocked",
     "AuthClient",
@@ -64,6 +67,7 @@ __all__ = [
     "KeychainUnavailable",
     "LoginForm",
     "MemoryStore",
+    "MinTTLTooLarge",
     "NetworkError",
     "NoCredentials",
     "NoRefreshToken",

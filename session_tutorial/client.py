@@ -17,6 +17,7 @@ import httpx
 
 from session_tutorial.credentials import Credentials
 from session_tutorial.errors import (
+    AccessDenied,
     AccessTokenRejected,
     AccountBlocked,
     AuthError,
@@ -138,8 +139,9 @@ class AuthClient:
         """Wait for the user to approve ``device``, polling at the interval the tenant asks for.
 
         Keeps polling on ``authorization_pending``, adds 5 s to the interval on ``slow_down``;
-        raises ``DeviceCodeExpired`` once the code expires and ``AccountBlocked`` if the user
-        refuses. Pass ``clock`` and ``sleep`` to run it without waiting.
+        raises ``DeviceCodeExpired`` once the code expires and ``AccessDenied`` if the user
+        presses Deny on the verification page. Pass ``clock`` and ``sleep`` to run it without
+        waiting.
         """
         clock = clock or self.clock
         interval = device.interval
@@ -164,7 +166,7 @@ class AuthClient:
         """Poll once: the credentials once approved, None while the user has not decided.
 
         Raises ``RateLimited`` with ``error == "slow_down"`` when polled too fast (wait 5 s
-        longer each time), ``DeviceCodeExpired``, or ``AccountBlocked`` if the user refused.
+        longer each time), ``DeviceCodeExpired``, or ``AccessDenied`` if the user refused.
         """
         form = {"grant_type": DEVICE_CODE_GRANT, "device_code": device.device_code}
         try:
@@ -241,8 +243,12 @@ def _network_error(exc: httpx.HTTPError, tenant: Tenant, timeout: float) -> Sess
             "Check your connection and try again; your stored credentials are kept."
         )
     if isinstance(exc, httpx.TransportError):
-        local = "127.0.0.1" in tenant.host or "localhost" in tenant.host
-        hint = " Start the local tenant with `make tenant-start`." if local else ""
+        hint = (
+            " Start the local tenant with `python -m session_tutorial.provider start` "
+            "(or `make tenant-start` in a checkout of this repository)."
+            if _is_local(tenant.base_url)
+            else ""
+        )
         return NetworkError(
             f"Could not reach {tenant.base_url}: {type(exc).__name__}: {exc}. Check the network "
             f"and try again; your stored credentials are kept.{hint}"
@@ -258,11 +264,31 @@ def _error_from_response(response: httpx.Response, *, during: During, now: float
     status = response.status_code
     fields: dict[str, Any] = {"error": error, "status_code": status, "description": description}
     said = f"(the tenant said {status} {error}: {description})"
+    local = _is_local(response.request.url)
 
-    if error == "too_many_attempts" or error == "access_denied" or "blocked" in description.lower():
+    # Brute-force protection answers 429 too_many_attempts; a user blocked in the Dashboard gets
+    # e.g. 401 unauthorized "user is blocked". A 5xx or rate limit that says "blocked" is neither.
+    blocked = 400 <= status < 500 and status != 429 and "blocked" in description.lower()
+    if error == "too_many_attempts" or blocked:
+        unblock = (
+            "on this local tenant, run `python -m session_tutorial.provider unblock EMAIL`"
+            if local
+            else "an administrator can unblock it in the Auth0 Dashboard (User Management › Users)"
+        )
         return AccountBlocked(
-            f"The account is blocked or access was refused {said}. After too many failed logins "
-            "an administrator must unblock it (locally: local_tenant.unblock(email)).",
+            f"The account is blocked {said}. Waiting does not help: {unblock}.", **fields
+        )
+    if error == "access_denied" and 400 <= status < 500:
+        if during == "device":
+            return AccessDenied(
+                f"The user refused the request {said}: the device login was denied. Start a new "
+                "device login to try again.",
+                **fields,
+            )
+        # Auth0 also answers an unknown client_id with 401 access_denied "Unauthorized".
+        return AccessDenied(
+            f"The tenant refused the request {said}: check that the client ID names an "
+            "application of this tenant (AUTH0_CLIENT_ID).",
             **fields,
         )
     if status == 429 or error == "slow_down":
@@ -273,7 +299,10 @@ def _error_from_response(response: httpx.Response, *, during: During, now: float
     if status >= 500:
         return ServerError(f"The tenant failed {said}. Nothing was lost; retry later.", **fields)
     if error == "invalid_grant" and during == "login":
-        return WrongCredentials(f"Wrong email or password {said}.", **fields)
+        message = "Wrong email or password"
+        if _words(description) == _words(message):
+            return WrongCredentials(f"{message}. Check both and try again.", **fields)
+        return WrongCredentials(f"{message} {said}. Check both and try again.", **fields)
     if error == "invalid_grant" and during == "refresh":
         return RefreshTokenRejected(
             f"The refresh token was rejected {said}: it was revoked, rotated away or has "
@@ -291,6 +320,16 @@ def _error_from_response(response: httpx.Response, *, during: During, now: float
             **fields,
         )
     return AuthError(f"The tenant refused the request {said}.", **fields)
+
+
+def _is_local(url: httpx.URL | str) -> bool:
+    """Whether ``url`` points at this machine, where the local tenant and its CLI run."""
+    return httpx.URL(url).host in ("127.0.0.1", "localhost", "::1")
+
+
+def _words(text: str) -> str:
+    """``text`` lowercased, without punctuation: to tell whether two messages say the same."""
+    return " ".join("".join(c if c.isalnum() else " " for c in text.lower()).split())
 
 
 def _retry_after(headers: Mapping[str, str], now: float) -> float | None:

@@ -139,5 +139,5 @@ def _optional_str(value: object) -> str | None:
 def _corrupt(why: str) -> str:
     return (
         f"The stored credentials cannot be read: {why}. "
-        "Clear the entry (SessionManager.sign_out(force=True)) and sign in again."
+        "Clear the entry (SessionManager.sign_out()) and sign in again."
     )

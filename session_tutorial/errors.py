@@ -5,7 +5,8 @@
     SessionError
     ├── AuthError                 the tenant answered with an OAuth error
     │   ├── WrongCredentials      wrong email or password (invalid_grant on login)
-    │   ├── AccountBlocked        too many failed logins (too_many_attempts) or access_denied
+    │   ├── AccountBlocked        too many failed logins (too_many_attempts), or blocked by an admin
+    │   ├── AccessDenied          access_denied: Deny pressed on a device login (or unknown client)
     │   ├── RefreshTokenRejected  invalid_grant on refresh: revoked, rotated away, or expired
     │   ├── RateLimited           429 too_many_requests / slow_down (has .retry_after)
     │   ├── ServerError           5xx from the tenant
@@ -16,6 +17,7 @@
     ├── TokenVerificationFailed   an ID token failed a signature or claim check
     ├── NoCredentials             nothing is stored: the user is signed out
     ├── NoRefreshToken            the access token expired and there is no way to renew it
+    ├── MinTTLTooLarge            min_ttl is longer than a fresh access token lives (a ValueError)
     └── StoreError                the keychain could not be used
         ├── KeychainUnavailable   no usable keychain backend, or it is locked
         └── CorruptEntry          the stored entry is not credentials this version understands
@@ -64,13 +66,17 @@ class WrongCredentials(AuthError):
 
 
 class AccountBlocked(AuthError):
-    """The account is blocked, after too many failed logins or by the user's refusal."""
+    """The account is blocked, after too many failed logins or by an administrator."""
 
     @property
     def retryable(self) -> bool:
         # Auth0 answers a blocked account with 429, but waiting does not unblock it: an
         # administrator must (on the local tenant: `python -m session_tutorial.provider unblock`).
         return False
+
+
+class AccessDenied(AuthError):
+    """The user refused the request (a device login was denied)."""
 
 
 class RefreshTokenRejected(AuthError):
@@ -107,6 +113,10 @@ class NoCredentials(SessionError):
 
 class NoRefreshToken(SessionError):
     """The access token has expired and no refresh token is stored to renew it."""
+
+
+class MinTTLTooLarge(SessionError, ValueError):
+    """min_ttl is longer than the access token's lifetime: every call would renew."""
 
 
 class StoreError(SessionError):

@@ -9,6 +9,7 @@ forward (together with the local tenant's), so those three are checked here agai
 from __future__ import annotations
 
 import base64
+import copy
 import hmac
 import json
 import math
@@ -38,7 +39,11 @@ class JwksCache:
     >>> keys.get("my-kid")  # doctest: +SKIP
     <jwt.api_jwk.PyJWK object at ...>
 
-    A failed fetch keeps the keys already known (unlike ``PyJWKClient``, which drops them).
+    The first fetch is immediate; after it, fetches are at least ``cooldown`` s apart whether
+    the last one succeeded, failed or found no keys, so a tenant that is down or publishes no
+    keys is not asked again at every verification. A failed fetch keeps the keys already known
+    (unlike ``PyJWKClient``, which drops them), and until the next fetch an unknown ``kid``
+    raises that failure again (a ``NetworkError`` stays retryable).
     """
 
     def __init__(
@@ -58,6 +63,7 @@ class JwksCache:
         self._keys: dict[str, Any] = {}
         self._fetched_at: float | None = None  # last successful fetch
         self._tried_at: float | None = None  # last attempt, successful or not
+        self._failure: SessionError | None = None  # why the last attempt failed, if it did
         self._lock = threading.Lock()
         self.fetches = 0
 
@@ -74,6 +80,10 @@ class JwksCache:
                         raise  # nothing to fall back on; a NetworkError stays retryable
             if kid not in self._keys and self._may_try(now):
                 self._refetch(now)
+            if kid not in self._keys and self._failure is not None:
+                # Within the cooldown after a failed fetch: report that failure, not "unknown
+                # key", which would send the user to sign in again over a tenant outage.
+                raise copy.copy(self._failure) from self._failure
             if kid not in self._keys:
                 raise TokenVerificationFailed(
                     f"The ID token names signing key {kid!r}, which the tenant does not publish; "
@@ -82,16 +92,21 @@ class JwksCache:
             return self._keys[kid]
 
     def _may_try(self, now: float) -> bool:
-        return not self._keys or self._tried_at is None or now - self._tried_at >= self.cooldown
+        return self._tried_at is None or now - self._tried_at >= self.cooldown
 
     def _refetch(self, now: float) -> None:
         self._tried_at = now
         self.fetches += 1
-        body = self._fetch()
         try:
-            key_set = jwt.PyJWKSet.from_dict(dict(body))
-        except jwt.PyJWTError as exc:
-            raise _verification_failed(exc) from exc
+            body = self._fetch()
+            try:
+                key_set = jwt.PyJWKSet.from_dict(dict(body))
+            except jwt.PyJWTError as exc:
+                raise _verification_failed(exc) from exc
+        except SessionError as exc:
+            self._failure = exc
+            raise
+        self._failure = None
         self._keys = {
             key.key_id: key.key
             for key in key_set.keys
@@ -196,8 +211,21 @@ def _check_party(claims: Mapping[str, Any], tenant: Tenant, nonce: str | None) -
     several = isinstance(claims["aud"], list) and len(claims["aud"]) > 1
     if several and claims.get("azp") != tenant.client_id:
         raise TokenVerificationFailed("The ID token has several audiences and azp is not us.")
-    if nonce is not None and not hmac.compare_digest(str(claims.get("nonce", "")), nonce):
-        raise TokenVerificationFailed("The ID token's nonce does not match the one sent.")
+    if nonce is not None:
+        claim = claims.get("nonce")
+        if not isinstance(claim, str):
+            raise TokenVerificationFailed(
+                f"The ID token's nonce is {claim!r}, not the string sent: it is not the answer "
+                "to this request."
+            )
+        # compare_digest accepts str only when ASCII; as bytes any nonce compares in constant
+        # time ("surrogatepass": JSON may carry a lone surrogate, which strict UTF-8 refuses).
+        if not hmac.compare_digest(_utf8(claim), _utf8(nonce)):
+            raise TokenVerificationFailed("The ID token's nonce does not match the one sent.")
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
 
 
 def _verification_failed(exc: jwt.PyJWTError) -> TokenVerificationFailed:

@@ -17,6 +17,7 @@ from session_tutorial.credentials import Credentials
 from session_tutorial.errors import (
     AccessTokenRejected,
     CorruptEntry,
+    MinTTLTooLarge,
     NoCredentials,
     NoRefreshToken,
     RefreshTokenRejected,
@@ -125,7 +126,7 @@ class SessionManager:
         tenant rejects (``invalid_grant``) clears the store and returns None, with the reason
         in ``last_reason``. A network error, a 5xx or a 429 raises a retryable error and keeps
         the credentials. An ID token that fails verification even after a renewal raises
-        ``TokenVerificationFailed`` (the entry is kept; ``sign_out(force=True)`` clears it).
+        ``TokenVerificationFailed`` (the entry is kept; ``sign_out()`` clears it).
         A session revoked at the tenant is noticed at the next renewal: until then the access
         token stays valid, as it does with Auth0.
 
@@ -156,8 +157,9 @@ class SessionManager:
         """Credentials whose access token is valid for more than ``min_ttl`` s, renewed if needed.
 
         Makes no HTTP request while the access token is valid. Raises ``NoCredentials``,
-        ``NoRefreshToken``, ``RefreshTokenRejected`` (the store is then cleared), or a
-        retryable ``NetworkError``/``ServerError``/``RateLimited`` (the store is kept).
+        ``NoRefreshToken``, ``RefreshTokenRejected`` (the store is then cleared), a retryable
+        ``NetworkError``/``ServerError``/``RateLimited`` (the store is kept), or
+        ``MinTTLTooLarge`` (also a ``ValueError``) when even a fresh token would not last.
         """
         current = self._current()
         if current is None:
@@ -231,9 +233,10 @@ class SessionManager:
             fresh = fresh.with_refresh_token_kept(stored)
             self._save(fresh)
         if min_ttl is not None and fresh.expires_in(now) <= min_ttl:
-            raise ValueError(
-                f"min_ttl={min_ttl:g} s is longer than a fresh access token lives "
-                f"({fresh.expires_in(now):.0f} s): every call would renew. Use a smaller min_ttl."
+            raise MinTTLTooLarge(
+                f"min_ttl is longer than the access token's lifetime: min_ttl={min_ttl:g} s, but a "
+                f"fresh access token lives {fresh.expires_in(now):.0f} s, so every call would "
+                "renew. Use a smaller min_ttl."
             )
         return fresh
 

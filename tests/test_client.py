@@ -17,6 +17,7 @@ from session_tutorial.client import (
     DeviceLogin,
 )
 from session_tutorial.errors import (
+    AccessDenied,
     AccessTokenRejected,
     AccountBlocked,
     AuthError,
@@ -114,15 +115,73 @@ def test_wrong_password_raises_wrong_credentials_that_is_not_retryable():
     assert not caught.value.retryable
 
 
-def test_brute_force_protection_raises_account_blocked():
-    answer = oauth_error(429, "too_many_attempts", "Your account has been blocked.")
-    with pytest.raises(AccountBlocked, match="unblock"):
+@pytest.mark.parametrize(
+    "description",
+    ["Wrong email or password.", "wrong email or password", " WRONG EMAIL OR PASSWORD!"],
+)
+def test_a_wrong_password_message_does_not_echo_a_description_that_says_the_same(description):
+    answer = oauth_error(403, "invalid_grant", description)
+    with pytest.raises(WrongCredentials) as caught:
+        client_for(Recorder(answer)).login("ada@example.com", "nope")
+    assert str(caught.value) == "Wrong email or password. Check both and try again."
+    assert caught.value.description == description  # still there for whoever needs it
+
+
+def test_a_wrong_password_message_keeps_a_description_that_adds_something():
+    answer = oauth_error(403, "invalid_grant", "Wrong email or password. 2 tries left.")
+    with pytest.raises(
+        WrongCredentials, match=r"the tenant said 403 invalid_grant: .*2 tries left"
+    ):
         client_for(Recorder(answer)).login("ada@example.com", "nope")
 
 
-def test_access_denied_raises_account_blocked():
-    with pytest.raises(AccountBlocked):
-        client_for(Recorder(oauth_error(403, "access_denied", "nope"))).login("a", "b")
+def test_brute_force_protection_raises_account_blocked():
+    answer = oauth_error(429, "too_many_attempts", "Your account has been blocked.")
+    with pytest.raises(AccountBlocked, match="unblock") as caught:
+        client_for(Recorder(answer)).login("ada@example.com", "nope")
+    assert not caught.value.retryable
+
+
+def test_a_blocked_account_on_the_local_tenant_names_the_unblock_command():
+    answer = oauth_error(429, "too_many_attempts", "Your account has been blocked.")
+    with pytest.raises(AccountBlocked) as caught:
+        client_for(Recorder(answer)).login("ada@example.com", "nope")
+    assert "`python -m session_tutorial.provider unblock EMAIL`" in str(caught.value)
+    assert "local_tenant" not in str(caught.value)
+
+
+def test_a_blocked_account_on_a_real_tenant_points_to_the_auth0_dashboard():
+    tenant = Tenant("example.eu.auth0.com", "tutorial-app")
+    answer = oauth_error(429, "too_many_attempts", "Your account has been blocked.")
+    with pytest.raises(AccountBlocked) as caught:
+        client_for(Recorder(answer), tenant).login("ada@example.com", "nope")
+    assert "an administrator can unblock it in the Auth0 Dashboard (User Management › Users)" in (
+        str(caught.value)
+    )
+    assert "session_tutorial.provider" not in str(caught.value)
+
+
+def test_a_user_blocked_by_an_administrator_raises_account_blocked():
+    answer = oauth_error(401, "unauthorized", "user is blocked")
+    with pytest.raises(AccountBlocked) as caught:
+        client_for(Recorder(answer)).login("ada@example.com", "Analytical-Engine-1843")
+    assert not caught.value.retryable
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_server_error_that_mentions_blocked_is_a_retryable_server_error(status):
+    answer = oauth_error(status, "unauthorized", "upstream blocked the request")
+    with pytest.raises(ServerError) as caught:
+        client_for(Recorder(answer)).login("a", "b")
+    assert caught.value.retryable
+
+
+def test_access_denied_at_login_is_access_denied_naming_the_client_id():
+    answer = oauth_error(401, "access_denied", "Unauthorized")
+    with pytest.raises(AccessDenied, match="AUTH0_CLIENT_ID") as caught:
+        client_for(Recorder(answer)).login("a", "b")
+    assert not isinstance(caught.value, AccountBlocked)
+    assert not caught.value.retryable
 
 
 # -- refresh ----------------------------------------------------------------------------
@@ -186,8 +245,19 @@ def test_a_refused_connection_suggests_starting_the_local_tenant():
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("Connection refused", request=request)
 
-    with pytest.raises(NetworkError, match="make tenant-start"):
+    with pytest.raises(NetworkError) as caught:
         client_for(refuse).login("a", "b")
+    assert "`python -m session_tutorial.provider start`" in str(caught.value)
+
+
+def test_a_refused_connection_to_a_remote_tenant_does_not_suggest_the_local_one():
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("Connection refused", request=request)
+
+    tenant = Tenant("example.eu.auth0.com", "tutorial-app")
+    with pytest.raises(NetworkError) as caught:
+        client_for(refuse, tenant).login("a", "b")
+    assert "session_tutorial.provider" not in str(caught.value)
 
 
 def test_the_client_works_again_after_a_fault():
@@ -382,11 +452,14 @@ def test_expired_token_while_polling_raises_device_code_expired():
         client.poll_device_login(device, clock=time.clock, sleep=time.sleep)
 
 
-def test_the_user_refusing_raises_account_blocked():
+def test_the_user_refusing_a_device_login_raises_access_denied_not_account_blocked():
     client, _, device = start_device(oauth_error(403, "access_denied", "User refused"))
     time = FakeTime()
-    with pytest.raises(AccountBlocked):
+    with pytest.raises(AccessDenied, match="device login was denied") as caught:
         client.poll_device_login(device, clock=time.clock, sleep=time.sleep)
+    assert not isinstance(caught.value, AccountBlocked)
+    assert "failed login" not in str(caught.value)
+    assert not caught.value.retryable
 
 
 def test_polling_stops_by_itself_once_the_code_has_expired_locally():
@@ -473,10 +546,10 @@ def test_real_device_login_once_approved_in_the_browser(real, local_tenant):
 
 
 @pytest.mark.integration
-def test_real_device_login_denied_in_the_browser_is_account_blocked(real, local_tenant):
+def test_real_device_login_denied_in_the_browser_is_access_denied(real, local_tenant):
     device = real.start_device_login()
     _decide(local_tenant, device, "deny")
-    with pytest.raises(AccountBlocked):
+    with pytest.raises(AccessDenied):
         real.poll_device_login(device, sleep=local_tenant.advance_clock)
 
 

@@ -126,6 +126,13 @@ def test_from_json_raises_corrupt_entry_for_anything_it_did_not_write(entry):
         Credentials.from_json(entry)
 
 
+def test_a_corrupt_entry_message_says_a_plain_sign_out_clears_it():
+    with pytest.raises(CorruptEntry) as caught:
+        Credentials.from_json("not json at all")
+    assert "SessionManager.sign_out()" in str(caught.value)
+    assert "force=True" not in str(caught.value)
+
+
 def test_with_refresh_token_kept_carries_the_old_refresh_token_over():
     old = Credentials.from_token_response(token_response(), now=0)
     fresh = Credentials.from_token_response(token_response(refresh_token=None), now=100)

@@ -224,6 +224,24 @@ def test_a_missing_nonce_is_rejected_when_one_was_sent(key, jwks):
         verify(mint(key), jwks, nonce="n-123")
 
 
+@pytest.mark.parametrize("nonce", ["n-café-🔑", "ñ", "\ud800"])
+def test_a_matching_non_ascii_nonce_verifies(key, jwks, nonce):
+    assert verify(mint(key, nonce=nonce), jwks, nonce=nonce)["nonce"] == nonce
+
+
+def test_a_different_non_ascii_nonce_is_rejected_not_a_type_error(key, jwks):
+    with pytest.raises(TokenVerificationFailed, match="does not match"):
+        verify(mint(key, nonce="n-café"), jwks, nonce="n-cafe")
+    with pytest.raises(TokenVerificationFailed, match="does not match"):
+        verify(mint(key, nonce="n-123"), jwks, nonce="n-😀")
+
+
+@pytest.mark.parametrize("claim", [123, ["n-123"], {"n": 1}, True])
+def test_a_nonce_claim_that_is_not_a_string_is_rejected(key, jwks, claim):
+    with pytest.raises(TokenVerificationFailed, match=r"nonce is .*not the string sent"):
+        verify(mint(key, nonce=claim), jwks, nonce="123")
+
+
 # -- time --------------------------------------------------------------------------------
 
 
@@ -320,6 +338,58 @@ def test_with_no_keys_at_all_a_failed_fetch_raises_the_retryable_error(key, jwks
     with pytest.raises(NetworkError) as caught:
         verify(mint(key), jwks)
     assert caught.value.retryable
+
+
+def test_a_tenant_that_is_down_is_asked_for_keys_at_most_once_per_cooldown(key, cache_clock):
+    source = KeySource()
+    source.fail_with = NetworkError("tenant down")
+    jwks = JwksCache(source, clock=cache_clock, cooldown=30)
+    for _ in range(20):
+        with pytest.raises(NetworkError) as caught:
+            verify(mint(key), jwks)
+        assert caught.value.retryable  # still "try again later", not "sign in again"
+        cache_clock.now += 1
+    assert source.fetches == 1  # the first fetch was immediate; 20 s later, none since
+    cache_clock.now += 10
+    with pytest.raises(NetworkError):
+        verify(mint(key), jwks)
+    assert source.fetches == 2
+
+
+def test_a_tenant_that_publishes_no_keys_is_asked_at_most_once_per_cooldown(key, cache_clock):
+    source = KeySource()  # an empty key set
+    jwks = JwksCache(source, clock=cache_clock, cooldown=30)
+    for _ in range(20):
+        with pytest.raises(TokenVerificationFailed):
+            verify(mint(key), jwks)
+    assert source.fetches == 1
+    cache_clock.now += 30
+    with pytest.raises(TokenVerificationFailed):
+        verify(mint(key), jwks)
+    assert source.fetches == 2
+
+
+def test_keys_published_after_an_outage_are_used_once_the_cooldown_has_passed(key, cache_clock):
+    source = KeySource()
+    source.fail_with = NetworkError("tenant down")
+    jwks = JwksCache(source, clock=cache_clock, cooldown=30)
+    with pytest.raises(NetworkError):
+        verify(mint(key), jwks)
+    source.fail_with, source.keys = None, [public_jwk(key)]
+    cache_clock.now += 30
+    assert verify(mint(key), jwks)["sub"] == "auth0|ada"
+    assert source.fetches == 2
+
+
+def test_an_unknown_kid_after_a_failed_refetch_raises_that_failure(key, jwks, source, cache_clock):
+    verify(mint(key), jwks)
+    cache_clock.now += 30
+    source.fail_with = NetworkError("tenant down")
+    for _ in range(5):
+        with pytest.raises(NetworkError):
+            verify(mint(key, headers={"kid": "rotated"}), jwks)
+    assert source.fetches == 2
+    assert verify(mint(key), jwks)["sub"] == "auth0|ada"  # the known key still works
 
 
 def test_a_key_set_without_usable_keys_is_a_verification_failure(key, cache_clock):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import session_tutorial
 from session_tutorial import errors
 
@@ -46,3 +48,27 @@ def test_importing_the_package_does_not_import_the_widgets() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     assert session_tutorial.LoginForm.__name__ == "LoginForm"
+
+
+def test_access_denied_is_an_auth_error_apart_from_account_blocked_and_not_retryable() -> None:
+    denied = errors.AccessDenied("denied", error="access_denied", status_code=403)
+    assert isinstance(denied, errors.AuthError)
+    assert not isinstance(denied, errors.AccountBlocked)
+    assert denied.retryable is False
+    assert session_tutorial.AccessDenied is errors.AccessDenied
+
+
+def test_a_too_large_min_ttl_is_caught_by_except_value_error_and_except_session_error() -> None:
+    for base in (ValueError, errors.SessionError):
+        try:
+            raise session_tutorial.MinTTLTooLarge("min_ttl is longer than ...")
+        except base as exc:
+            assert exc.__class__ is errors.MinTTLTooLarge
+
+
+def test_the_errors_docstring_draws_every_error_class_in_its_tree() -> None:
+    assert errors.__doc__ is not None
+    for name in dir(errors):
+        obj = getattr(errors, name)
+        if isinstance(obj, type) and issubclass(obj, errors.SessionError):
+            assert re.search(rf"^[ │├└─]*{name}\b", errors.__doc__, re.MULTILINE), name

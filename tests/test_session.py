@@ -6,6 +6,7 @@ the end run against the real local tenant over HTTP and the real keychain.
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import json
 import subprocess
@@ -28,14 +29,17 @@ from keyring.backends import SecretService
 from session_tutorial.client import PASSWORD_REALM_GRANT, AuthClient
 from session_tutorial.credentials import Credentials
 from session_tutorial.errors import (
+    AccountBlocked,
     CorruptEntry,
     KeychainUnavailable,
+    MinTTLTooLarge,
     NetworkError,
     NoCredentials,
     NoRefreshToken,
     RateLimited,
     RefreshTokenRejected,
     ServerError,
+    SessionError,
     StoreError,
     StoreWarning,
     TokenVerificationFailed,
@@ -295,12 +299,14 @@ def test_restore_raises_a_retryable_error_and_keeps_the_credentials(
     assert make_manager().restore()["name"] == "Ada Lovelace"  # and the next try works
 
 
-def test_a_corrupt_entry_raises_corrupt_entry_and_can_be_cleared(make_manager, store):
+def test_a_corrupt_entry_raises_corrupt_entry_and_a_plain_sign_out_clears_it(make_manager, store):
     store.save("{not json")
     manager = make_manager()
-    with pytest.raises(CorruptEntry):
+    with pytest.raises(CorruptEntry) as caught:
         manager.restore()
-    manager.sign_out(force=True)
+    assert "sign_out()" in str(caught.value)
+    assert "force" not in str(caught.value)
+    manager.sign_out()  # what the message says to do: no force needed
     assert store.load() is None
 
 
@@ -378,6 +384,15 @@ def test_a_rejected_refresh_token_clears_the_store(signed_in, tenant, store, clo
 def test_a_min_ttl_longer_than_a_token_lives_is_refused(signed_in):
     with pytest.raises(ValueError, match="smaller min_ttl"):
         signed_in.credentials(min_ttl=7200)
+
+
+def test_a_too_large_min_ttl_is_a_session_error_and_a_value_error(signed_in):
+    with pytest.raises(SessionError) as caught:
+        signed_in.credentials(min_ttl=7200)
+    assert isinstance(caught.value, MinTTLTooLarge)
+    assert isinstance(caught.value, ValueError)
+    assert str(caught.value).startswith("min_ttl is longer than the access token's lifetime: ")
+    assert not caught.value.retryable
 
 
 def test_has_valid_and_can_renew_answer_without_requests(signed_in, make_manager, tenant, clock):
@@ -670,7 +685,7 @@ def test_real_tenant_unreachable_keeps_the_keychain_entry(local_tenant, keychain
     gone = Tenant("http://127.0.0.1:9", "tutorial-app")  # nothing listens on port 9
     client = AuthClient(gone, clock=local_tenant.clock, timeout=2)
     manager = SessionManager(gone, keychain, clock=local_tenant.clock, client=client)
-    with pytest.raises(NetworkError, match="make tenant-start"):
+    with pytest.raises(NetworkError, match=r"python -m session_tutorial\.provider start"):
         manager.restore()
     assert keychain.load() == entry
 
@@ -729,3 +744,58 @@ def test_real_device_login_through_the_session_manager(launch, local_tenant):
     profile = manager.complete_device_login(device, sleep=local_tenant.advance_clock)
     assert profile["name"] == "Ada Lovelace"
     assert launch(store).restore()["name"] == "Ada Lovelace"
+
+
+# -- examples/whoami.py: what a script tells its user -------------------------------------
+
+
+class _FailingSession:
+    """Stands in for SessionManager in whoami.py: ``restore()`` raises ``error``."""
+
+    error: Exception
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def __enter__(self) -> _FailingSession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+    def restore(self) -> None:
+        raise self.error
+
+
+def _whoami(monkeypatch: pytest.MonkeyPatch, error: Exception) -> int:
+    path = Path(__file__).parent.parent / "examples" / "whoami.py"
+    spec = importlib.util.spec_from_file_location("whoami", path)
+    assert spec is not None and spec.loader is not None
+    whoami = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(whoami)
+    monkeypatch.setenv("AUTH0_DOMAIN", "example.eu.auth0.com")
+    monkeypatch.setenv("AUTH0_CLIENT_ID", "tutorial-app")
+    monkeypatch.setattr(_FailingSession, "error", error, raising=False)
+    monkeypatch.setattr(whoami, "SessionManager", _FailingSession)
+    status: int = whoami.main()
+    return status
+
+
+def test_whoami_says_try_again_later_only_for_a_retryable_error(monkeypatch, capsys):
+    status = _whoami(monkeypatch, NetworkError("The tenant did not answer."))
+    assert status == 2
+    assert capsys.readouterr().out == (
+        "Could not check the session now (The tenant did not answer.); try again later.\n"
+    )
+
+
+def test_whoami_prints_the_errors_own_advice_when_retrying_would_not_help(monkeypatch, capsys):
+    blocked = AccountBlocked(
+        "The account is blocked: an administrator can unblock it.",
+        error="too_many_attempts",
+        status_code=429,
+    )
+    assert _whoami(monkeypatch, blocked) == 1
+    out = capsys.readouterr().out
+    assert out == "The account is blocked: an administrator can unblock it.\n"
+    assert "try again later" not in out

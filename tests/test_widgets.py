@@ -22,7 +22,12 @@ from ipywidgets.widgets.widget import _instances
 from keyring.backends import SecretService
 
 from session_tutorial.credentials import Credentials
-from session_tutorial.errors import KeychainUnavailable, RefreshTokenRejected
+from session_tutorial.errors import (
+    AccessDenied,
+    AccountBlocked,
+    KeychainUnavailable,
+    RefreshTokenRejected,
+)
 from session_tutorial.idtoken import inspect_token
 from session_tutorial.provider import background
 from session_tutorial.session import SessionManager
@@ -36,6 +41,7 @@ from session_tutorial.widgets import (
     TokenInspector,
     browser_url,
 )
+from session_tutorial.widgets.messages import explain
 
 pytestmark = pytest.mark.integration
 
@@ -433,7 +439,21 @@ def test_a_device_login_denied_on_the_tenants_page_says_so(manager, local_tenant
     assert device.state == "denied"
     assert "denied" in device.status.value
     assert repr(device) == "DeviceLoginWidget(denied)"
+    assert isinstance(device.error, AccessDenied)
+    assert not isinstance(device.error, AccountBlocked)
+    assert "blocked" not in device.status.value
     assert store.load() is None
+
+
+def test_access_denied_outside_a_device_login_is_explained_as_access_denied_not_blocked():
+    denied = AccessDenied(
+        "The tenant refused the request: check AUTH0_CLIENT_ID.",
+        error="access_denied",
+        status_code=401,
+    )
+    message = explain(denied, Tenant("http://127.0.0.1:8941", "tutorial-app"))
+    assert message.label == "access denied"
+    assert "AUTH0_CLIENT_ID" in message.text
 
 
 def test_a_device_code_nobody_approves_expires_with_a_message(manager, local_tenant):

@@ -10,7 +10,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from session_tutorial.client import SLOW_DOWN_STEP, DeviceLogin
-from session_tutorial.errors import AccountBlocked, DeviceCodeExpired, RateLimited, SessionError
+from session_tutorial.errors import AccessDenied, DeviceCodeExpired, RateLimited, SessionError
 from session_tutorial.session import SessionManager
 
 from ._html import Kind, rough_duration, status_box
@@ -125,7 +125,7 @@ class DeviceLoginWidget(widgets.VBox):
                 self.polls += 1
                 self._expired()
                 return None
-            except AccountBlocked as exc:
+            except AccessDenied as exc:
                 self.polls += 1
                 self._denied(exc)
                 return None
@@ -198,11 +198,8 @@ class DeviceLoginWidget(widgets.VBox):
         self._show(text, "ok")
         self._device = None  # its device code is spent
 
-    def _denied(self, exc: AccountBlocked) -> None:
+    def _denied(self, exc: AccessDenied) -> None:
         self.error = exc
-        if exc.error != "access_denied":
-            self._failed(exc)
-            return
         self.state, self._label = "denied", "denied"
         self.progress.value = ""
         self._show(

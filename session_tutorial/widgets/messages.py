@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from session_tutorial.errors import (
+    AccessDenied,
     AccountBlocked,
     DeviceCodeExpired,
     KeychainUnavailable,
@@ -57,6 +58,8 @@ def explain(exc: SessionError, tenant: Tenant, *, email: str = "") -> Message:
             f"This account is blocked after too many failed sign-ins. An administrator must "
             f"unblock it: {where}. Then sign in again.",
         )
+    if isinstance(exc, AccessDenied):
+        return Message("access denied", str(exc))
     if isinstance(exc, NetworkError):
         fix = (
             "Start the local tenant with `python -m session_tutorial.provider start` "
