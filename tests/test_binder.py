@@ -25,6 +25,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from server_ready import wait_until_listening
 
 from session_tutorial.provider.background import free_port
 
@@ -242,6 +243,7 @@ class JupyterUnderStart:
             start_new_session=True,  # its own process group, to end everything it started
         )
         self._wait_for_line(f"{self.base}lab")
+        wait_until_listening("127.0.0.1", self.port)
         # Keep draining its output so the server never blocks on a full pipe.
         self._drainer = threading.Thread(target=self._drain, daemon=True)
         self._drainer.start()

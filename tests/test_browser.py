@@ -32,6 +32,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from server_ready import wait_until_listening
 
 from session_tutorial.provider import background
 from session_tutorial.provider.config import DEMO_USERS
@@ -131,6 +132,7 @@ class Lab:
         self._drainer: threading.Thread | None = None
         self._logged = threading.Condition()
         self._wait_for_line(f"{self.url}lab")
+        wait_until_listening("127.0.0.1", self.port)
         self.start_seconds = time.monotonic() - began
         # Keep draining its output so the server never blocks on a full pipe.
         self._drainer = threading.Thread(target=self._drain, daemon=True)
