@@ -11,10 +11,13 @@ WITH_KEYCHAIN := $(BIN)/python -m session_tutorial.launcher --
 
 .PHONY: lab test install system-deps lint notebooks bench tenant-start tenant-stop tenant-status clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml binder/overrides.json
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# JupyterLab's news toast and update check off, as on Binder (binder/postBuild).
+	@mkdir -p $(VENV)/share/jupyter/lab/settings
+	cp binder/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	@touch $@
 
 install: $(STAMP)
