@@ -8,6 +8,8 @@ STAMP  := $(VENV)/.installed
 # Runs a command with a usable keychain: the desktop's own, or a private Secret Service
 # (gnome-keyring under dbus-run-session) where Linux has none (CI, containers, Binder).
 WITH_KEYCHAIN := $(BIN)/python -m session_tutorial.launcher --
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test install system-deps lint notebooks bench tenant-start tenant-stop tenant-status clean
 
@@ -27,7 +29,7 @@ system-deps:
 
 lab: install system-deps
 	$(BIN)/python -m session_tutorial.provider start
-	$(WITH_KEYCHAIN) $(BIN)/jupyter lab notebooks/00-start-here.ipynb
+	$(WITH_KEYCHAIN) $(BIN)/jupyter lab $(LAB_ROOT_FLAG) notebooks/00-start-here.ipynb
 
 test: install system-deps
 	$(WITH_KEYCHAIN) sh scripts/run-tests.sh
