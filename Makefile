@@ -14,6 +14,7 @@ LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 .PHONY: lab test install system-deps lint notebooks bench tenant-start tenant-stop tenant-status clean
 
 $(STAMP): pyproject.toml binder/overrides.json
+	@echo "Setting up $(VENV) (the first time takes a few minutes; later runs skip this)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
