@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import select
 import socket
 import time
+from typing import IO
 
 
 def wait_until_listening(host: str, port: int, timeout: float = 30.0) -> None:
@@ -23,3 +25,19 @@ def wait_until_listening(host: str, port: int, timeout: float = 30.0) -> None:
                     f"nothing listens on {host}:{port} after {timeout} s"
                 ) from None
             time.sleep(0.02)  # the condition is polled: a refused connect returns at once
+
+
+def read_until(stream: IO[str], lines: list[str], needle: str, timeout: float) -> bool:
+    """Read ``stream`` into ``lines`` until a line holds ``needle``; False at its end or timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([stream], [], [], deadline - time.monotonic())
+        if not ready:
+            return False
+        line = stream.readline()
+        if not line:
+            return False
+        lines.append(line)
+        if needle in line:
+            return True
+    return False

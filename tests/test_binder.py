@@ -11,7 +11,6 @@ import json
 import os
 import re
 import secrets
-import select
 import shutil
 import signal
 import subprocess
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from server_ready import wait_until_listening
+from server_ready import read_until, wait_until_listening
 
 from session_tutorial.provider.background import free_port
 
@@ -251,17 +250,8 @@ class JupyterUnderStart:
 
     def _wait_for_line(self, needle: str) -> None:
         assert self.proc.stdout is not None
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stdout], [], [], deadline - time.monotonic())
-            if not ready:
-                break
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            self.lines.append(line)
-            if needle in line:
-                return
+        if read_until(self.proc.stdout, self.lines, needle, TIMEOUT):
+            return
         raise AssertionError("Jupyter did not start:\n" + "".join(self.lines[-40:]))
 
     def _drain(self) -> None:

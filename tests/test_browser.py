@@ -19,7 +19,6 @@ import json
 import os
 import re
 import secrets
-import select
 import shutil
 import signal
 import subprocess
@@ -32,7 +31,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from server_ready import wait_until_listening
+from server_ready import read_until, wait_until_listening
 
 from session_tutorial.provider import background
 from session_tutorial.provider.config import DEMO_USERS
@@ -140,17 +139,8 @@ class Lab:
 
     def _wait_for_line(self, needle: str) -> None:
         assert self.proc.stdout is not None
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stdout], [], [], deadline - time.monotonic())
-            if not ready:
-                break
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            self.lines.append(line)
-            if needle in line:
-                return
+        if read_until(self.proc.stdout, self.lines, needle, START_TIMEOUT):
+            return
         self.shutdown()
         raise AssertionError("JupyterLab did not start:\n" + "".join(self.lines[-40:]))
 
