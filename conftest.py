@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,9 @@ os.environ["SESSION_TUTORIAL_TENANT_DIR"] = str(_TMP / "tenant")
 # The exercise solutions run inside a notebook's namespace, not on their own.
 collect_ignore_glob = ["notebooks/solutions/*"]
 
+from keyring.backends import SecretService  # noqa: E402
+
+from session_tutorial import CredentialStore, KeychainUnavailable  # noqa: E402
 from session_tutorial.provider import background  # noqa: E402
 from session_tutorial.provider.app import admin_key  # noqa: E402
 from session_tutorial.provider.control import SyncedClock, TenantControl  # noqa: E402
@@ -59,6 +64,20 @@ def _tenant_process() -> LocalTenant:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     # Stops the tenant whoever started it: the fixture above, or a notebook's kernel.
     background.stop(Path(os.environ["SESSION_TUTORIAL_TENANT_DIR"]))
+
+
+@pytest.fixture
+def keychain() -> Iterator[CredentialStore]:
+    """A fresh entry in the real Secret Service (run under the launcher, as `make test` does)."""
+    store = CredentialStore(
+        "session-tutorial-tests", f"test-{uuid.uuid4()}", keyring_backend=SecretService.Keyring()
+    )
+    try:
+        store.load()
+    except KeychainUnavailable as exc:
+        pytest.fail(str(exc))
+    yield store
+    store.clear()
 
 
 @pytest.fixture

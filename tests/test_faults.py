@@ -115,15 +115,6 @@ def strict_tenant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnTenan
     background.stop(tenant.data_dir)
 
 
-@pytest.fixture
-def keychain() -> Iterator[CredentialStore]:
-    store = CredentialStore(
-        SERVICE, f"test-{uuid.uuid4()}", keyring_backend=SecretService.Keyring()
-    )
-    yield store
-    store.clear()
-
-
 def manager_for(
     url: str, store, clock, lock_dir: Path, transport: httpx.BaseTransport | None = None
 ) -> SessionManager:

@@ -13,8 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -24,7 +22,6 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from faults import FaultyTransport, dropped_connection, lost_response, rate_limited, server_error
-from keyring.backends import SecretService
 
 from session_tutorial.client import PASSWORD_REALM_GRANT, AuthClient
 from session_tutorial.credentials import Credentials
@@ -584,22 +581,6 @@ def test_an_unwritable_lock_dir_is_a_store_error_that_says_what_to_do(tmp_path):
 
 
 # -- integration: the real local tenant over HTTP, and the real keychain ------------------
-
-SERVICE_UNDER_TEST = "session-tutorial-tests"
-
-
-@pytest.fixture
-def keychain() -> Iterator[CredentialStore]:
-    """A fresh entry in the real Secret Service (run under the launcher, as `make test` does)."""
-    store = CredentialStore(
-        SERVICE_UNDER_TEST, f"test-{uuid.uuid4()}", keyring_backend=SecretService.Keyring()
-    )
-    try:
-        store.load()
-    except KeychainUnavailable as exc:
-        pytest.fail(str(exc))
-    yield store
-    store.clear()
 
 
 @pytest.fixture

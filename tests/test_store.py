@@ -11,7 +11,7 @@ import json
 import math
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import ClassVar
 
 import keyring
@@ -172,16 +172,8 @@ class TestCredentialStoreOnSecretService(StoreContract):
     """The real keychain: run under ``python -m session_tutorial.launcher``."""
 
     @pytest.fixture
-    def store(self) -> Iterator[CredentialStore]:
-        store = CredentialStore(
-            SERVICE, f"test-{uuid.uuid4()}", keyring_backend=SecretService.Keyring()
-        )
-        try:
-            store.load()
-        except KeychainUnavailable as exc:
-            pytest.fail(str(exc))
-        yield store
-        store.clear()
+    def store(self, keychain: CredentialStore) -> CredentialStore:
+        return keychain
 
     def test_a_second_store_on_the_same_entry_reads_what_the_first_saved(
         self, store: CredentialStore

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,6 @@ import httpx
 import ipywidgets as widgets
 import pytest
 from ipywidgets.widgets.widget import _instances
-from keyring.backends import SecretService
 
 from session_tutorial.credentials import Credentials
 from session_tutorial.errors import (
@@ -31,7 +29,7 @@ from session_tutorial.errors import (
 from session_tutorial.idtoken import inspect_token
 from session_tutorial.provider import background
 from session_tutorial.session import SessionManager
-from session_tutorial.store import CredentialStore, MemoryStore
+from session_tutorial.store import MemoryStore
 from session_tutorial.tenant import Tenant
 from session_tutorial.widgets import (
     DeviceLoginWidget,
@@ -111,19 +109,15 @@ def test_signing_in_from_code_greets_the_user_by_name_and_saves_the_credentials(
     assert stored(store) is not None
 
 
-def test_signing_in_with_the_form_saves_one_entry_in_the_real_keychain(local_tenant, tmp_path):
-    keychain = CredentialStore(
-        "session-tutorial-tests", f"widgets-{uuid.uuid4()}", keyring_backend=SecretService.Keyring()
-    )
+def test_signing_in_with_the_form_saves_one_entry_in_the_real_keychain(
+    local_tenant, keychain, tmp_path
+):
     tenant = Tenant(local_tenant.url, "tutorial-app")
-    try:
-        with SessionManager(tenant, keychain, clock=local_tenant.clock, lock_dir=tmp_path) as m:
-            LoginForm(m).sign_in(ADA, PASSWORD)
-        with SessionManager(tenant, keychain, clock=local_tenant.clock, lock_dir=tmp_path) as m:
-            profile = m.restore()  # the next launch
-        assert profile is not None and profile["name"] == NAME
-    finally:
-        keychain.clear()
+    with SessionManager(tenant, keychain, clock=local_tenant.clock, lock_dir=tmp_path) as m:
+        LoginForm(m).sign_in(ADA, PASSWORD)
+    with SessionManager(tenant, keychain, clock=local_tenant.clock, lock_dir=tmp_path) as m:
+        profile = m.restore()  # the next launch
+    assert profile is not None and profile["name"] == NAME
 
 
 def test_clicking_sign_in_reads_the_fields_and_clears_the_password_at_once(manager):
