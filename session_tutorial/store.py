@@ -144,6 +144,22 @@ def _choose(backend: KeyringBackend) -> tuple[KeyringBackend | None, str]:
     return None, "; ".join(reasons) or "keyring found no keychain on this machine"
 
 
+def _choose_configured(configured: KeyringBackend | None) -> tuple[KeyringBackend | None, str]:
+    """:func:`_choose` on ``configured``, else on keyring's backend for this machine.
+
+    A backend named by ``PYTHON_KEYRING_BACKEND`` (the launcher names the Secret Service) is
+    loaded without keyring's viability check, so a bus that has gone away raises from inside
+    keyring (``FileNotFoundError`` from the D-Bus socket): that is the keychain being gone.
+    """
+    if configured is not None:
+        return _choose(configured)
+    try:
+        backend = keyring.get_keyring()
+    except Exception as exc:  # keyring lets any backend's loading error through
+        return None, f"keyring could not load its backend ({type(exc).__name__}: {exc})"
+    return _choose(backend)
+
+
 def _encoded_size(text: str) -> int:
     """Bytes ``text`` takes in the larger of the encodings a backend may use (UTF-8, UTF-16)."""
     return max(len(text.encode("utf-8")), len(text.encode("utf-16-le")))
@@ -279,7 +295,7 @@ class CredentialStore:
         """Which keychain holds the entry; never raises, even when none is usable."""
         if self._backend is not None:
             return _describe(self._backend)
-        chosen, reason = _choose(self._configured or keyring.get_keyring())
+        chosen, reason = _choose_configured(self._configured)
         return _describe(chosen) if chosen else f"none usable ({reason})"
 
     @property
@@ -409,8 +425,7 @@ class CredentialStore:
 
     def _keyring(self) -> KeyringBackend:
         if self._backend is None:
-            backend = self._configured or keyring.get_keyring()
-            chosen, reason = _choose(backend)
+            chosen, reason = _choose_configured(self._configured)
             if chosen is None:
                 raise KeychainUnavailable(
                     f"No usable keychain: {reason}. Tokens are never written to a plaintext "

@@ -24,9 +24,11 @@ from typing import Any
 
 import httpx
 
+from session_tutorial import status
 from session_tutorial.credentials import Credentials, redact
 from session_tutorial.provider.config import DEMO_USERS
 from session_tutorial.session import SessionManager
+from session_tutorial.status import Status
 from session_tutorial.store import CredentialStore, Store
 from session_tutorial.tenant import Tenant
 from session_tutorial.timewords import duration, rough_duration
@@ -49,16 +51,6 @@ class Note(str):
 @dataclass(frozen=True)
 class EntrySummary:
     """A keychain entry described without its secrets."""
-
-    lines: tuple[str, ...]
-
-    def __repr__(self) -> str:
-        return "\n".join(self.lines)
-
-
-@dataclass(frozen=True)
-class SetupCheck:
-    """What the tutorial runs against, in plain words."""
 
     lines: tuple[str, ...]
 
@@ -117,26 +109,10 @@ class Tutorial:
                 return email, password
         raise ValueError(f"No demo user called {who!r}: try 'ada' or 'alan'.")
 
-    def check(self) -> SetupCheck:
-        """Which tenant, whether it answers, and which keychain holds the tokens."""
-        where = (
-            f"the local tenant at {self.tenant.base_url}"
-            if self.is_local
-            else (f"your Auth0 tenant {self.tenant.host}")
-        )
-        try:
-            r = httpx.get(self.tenant.openid_configuration_url, timeout=10)
-            answers = "answers" if r.status_code == 200 else f"answered HTTP {r.status_code}"
-        except httpx.HTTPError as exc:
-            answers = f"does not answer ({type(exc).__name__}): is it running?"
-        teaching = "available" if self.control is not None else "not available on this tenant"
-        return SetupCheck(
-            (
-                f"Tenant:            {where} — {answers}",
-                f"Client id:         {self.tenant.client_id}",
-                f"Keychain:          {self.store.backend_name}",
-                f"Teaching controls: {teaching}",
-            )
+    def check(self) -> Status:
+        """What ``python -m session_tutorial status`` says: keychain, tenant, session, controls."""
+        return status.check(
+            self.tenant, self.store, local=self.is_local, teaching=self.control is not None
         )
 
     def start_signed_out(self) -> str:

@@ -1,0 +1,178 @@
+"""``python -m session_tutorial status``: each exit code, in the real keychain and with none.
+
+The real local tenant over HTTP and the real Secret Service (run under the launcher, as
+``make test`` does). "No keychain" is real too: keyring's own ``fail`` backend, which is what
+keyring picks on a machine without one, and a D-Bus address where no Secret Service listens.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from keyring.backends import SecretService, fail
+
+from session_tutorial import status
+from session_tutorial.credentials import Credentials
+from session_tutorial.session import SERVICE, SessionManager
+from session_tutorial.store import CredentialStore
+from session_tutorial.tenant import Tenant
+
+pytestmark = pytest.mark.integration
+
+ADA, PASSWORD = "ada@example.com", "Analytical-Engine-1843"
+
+
+@pytest.fixture
+def tenant(local_tenant) -> Tenant:
+    return Tenant(local_tenant.url, "tutorial-app", clock=local_tenant.clock)
+
+
+def signed_in(tenant: Tenant, store, tmp_path: Path) -> Credentials:
+    with SessionManager(tenant, store, lock_dir=tmp_path) as session:
+        session.login(ADA, PASSWORD)
+    return Credentials.from_json(store.load())
+
+
+def assert_no_token(report: status.Status, credentials: Credentials) -> None:
+    text = str(report)
+    for token in (credentials.access_token, credentials.id_token, credentials.refresh_token):
+        assert token is not None
+        assert token not in text and token[-16:] not in text and token[20:36] not in text
+
+
+def test_signed_in_exits_0_and_says_for_whom_and_when_without_a_token(
+    tenant, keychain, tmp_path, local_tenant
+):
+    credentials = signed_in(tenant, keychain, tmp_path)
+    report = status.check(tenant, keychain, teaching=True)
+    assert report.exit_code == status.SIGNED_IN == 0
+    text = str(report)
+    assert "Secret Service" in text and "encrypted" in text
+    assert f"answers, issuer {tenant.issuer}" in text
+    assert "saved for Ada Lovelace <ada@example.com>" in text
+    assert "Access token:      expires in about 1 h" in text
+    assert "ID token:          verified" in text
+    assert "Teaching controls: available" in text and text.endswith("Signed in.")
+    assert_no_token(report, credentials)
+
+    local_tenant.advance_clock(3660)  # expired, but the refresh token renews it: still signed in
+    later = status.check(tenant, keychain, teaching=True)
+    assert later.exit_code == 0
+    assert "expired about 1 min ago; the refresh token renews" in str(later)
+
+
+def test_nothing_saved_exits_4_and_says_how_to_sign_in(tenant, keychain):
+    report = status.check(tenant, keychain, teaching=False)
+    assert report.exit_code == status.SIGN_IN_NEEDED == 4
+    assert "none saved for this tenant and app" in str(report)
+    assert "Sign-in needed: run notebook 01" in str(report)
+    assert "Teaching controls: not available on this tenant" in str(report)
+
+
+def test_expired_without_a_refresh_token_exits_4(tenant, keychain, tmp_path, local_tenant):
+    credentials = signed_in(tenant, keychain, tmp_path)
+    keychain.save(dataclasses.replace(credentials, refresh_token=None).to_json())
+    local_tenant.advance_clock(3660)
+    report = status.check(tenant, keychain)
+    assert report.exit_code == 4
+    assert "no refresh token is saved to renew it" in str(report)
+
+
+def test_a_tenant_that_does_not_answer_exits_1_and_says_what_to_run(keychain):
+    down = Tenant("http://127.0.0.1:9", "tutorial-app")  # port 9 refuses every connection
+    report = status.check(down, keychain)
+    assert report.exit_code == status.BROKEN == 1
+    assert "does not answer (ConnectError)" in str(report)
+    assert "make tenant-start" in str(report)
+
+
+def test_a_tenant_with_another_issuer_exits_1(local_tenant, keychain):
+    # The same tenant under another name for this machine: its issuer is not this address.
+    aliased = Tenant(local_tenant.url.replace("127.0.0.1", "localhost"), "tutorial-app")
+    report = status.check(aliased, keychain)
+    assert report.exit_code == 1 and "--issuer" in str(report)
+
+
+def test_a_corrupt_entry_exits_1_and_names_the_command_that_clears_it(tenant, keychain):
+    SecretService.Keyring().set_password(keychain.service, keychain.account, "{not json")
+    report = status.check(tenant, keychain)
+    assert report.exit_code == 1
+    assert "python -m session_tutorial sign-out" in str(report)
+
+
+def test_no_keychain_at_all_exits_1_and_says_what_to_run(tenant):
+    # keyring's fail backend: what keyring itself chooses on a machine with no keychain.
+    store = CredentialStore(SERVICE, tenant.account, keyring_backend=fail.Keyring())
+    report = status.check(tenant, store)
+    assert report.exit_code == 1
+    assert "Keychain:          none usable" in str(report)
+    assert "session_tutorial.launcher" in str(report)  # what to run
+    assert "Session:           unknown (the keychain cannot be read)" in str(report)
+
+
+# -- the command itself, in a process of its own --------------------------------------------
+
+
+def run_status(env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "session_tutorial", "status"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env or dict(os.environ),
+        check=False,
+    )
+
+
+def test_the_command_exits_4_then_0_then_1_without_a_keychain(local_tenant, tmp_path):
+    # The entry the notebooks use, for the tenant this test run started (found, not started).
+    tenant = Tenant(local_tenant.url, "tutorial-app", clock=local_tenant.clock)
+    store = CredentialStore(SERVICE, tenant.account)
+    saved = store.load()
+    try:
+        store.clear()
+        empty = run_status()
+        assert empty.returncode == 4, empty.stdout + empty.stderr
+        assert f"the local tenant at {local_tenant.url}: answers" in empty.stdout
+
+        credentials = signed_in(tenant, store, tmp_path)
+        ok = run_status()
+        assert ok.returncode == 0 and "Ada Lovelace" in ok.stdout, ok.stdout + ok.stderr
+        assert credentials.refresh_token not in ok.stdout
+        assert credentials.access_token not in ok.stdout
+
+        # No keychain: the Secret Service's bus is not there (as on a server over ssh).
+        gone = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path}/no-bus"}
+        broken = run_status(gone)
+        assert broken.returncode == 1, broken.stdout + broken.stderr
+        assert "cannot be used" in broken.stdout and "launcher" in broken.stdout
+    finally:
+        store.clear()
+        if saved is not None:
+            store.save(saved)
+
+
+def test_sign_out_command_clears_the_entry(local_tenant, tmp_path):
+    tenant = Tenant(local_tenant.url, "tutorial-app", clock=local_tenant.clock)
+    store = CredentialStore(SERVICE, tenant.account)
+    saved = store.load()
+    try:
+        signed_in(tenant, store, tmp_path)
+        out = subprocess.run(
+            [sys.executable, "-m", "session_tutorial", "sign-out"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert store.load() is None
+        assert not local_tenant.control.sessions(ADA)[0]["active"]  # revoked at the tenant too
+    finally:
+        if saved is not None:
+            store.save(saved)
