@@ -29,6 +29,13 @@ from session_tutorial.timewords import duration
 ALGORITHMS = ["RS256"]  # an explicit allowlist: never taken from the token or the tenant
 LEEWAY = 60.0
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
+#: The furthest ahead of ``now`` an ``exp`` may lie: 366 days. Auth0 caps an ID token's lifetime
+#: at 30 days (2,592,000 s); a year leaves room for any provider's settings, and an ``exp``
+#: beyond it is a forgery or a token that would outlive every key rotation.
+MAX_LIFETIME = 366 * 86400.0
+#: The header ``typ`` values of an ID token: none, or plain JWT. RFC 9068 access tokens say
+#: ``at+jwt``; logout tokens, DPoP proofs and others name their own ``...+jwt`` type.
+ID_TOKEN_TYPES = frozenset({"jwt", "application/jwt"})
 
 
 class JwksCache:
@@ -130,8 +137,10 @@ def verify_id_token(
     >>> claims["email"]  # doctest: +SKIP
     'ada@example.com'
 
-    RS256 only; ``iss`` must equal ``tenant.issuer`` and ``aud`` include ``tenant.client_id``;
-    ``exp``, ``iat`` and ``sub`` are required; 60 s leeway; ``nonce`` compared when given.
+    RS256 only; header ``typ`` JWT or none (an RFC 9068 ``at+jwt`` access token is refused);
+    ``iss`` must equal ``tenant.issuer`` and ``aud`` include ``tenant.client_id``, and ``azp``,
+    when present, must be ``tenant.client_id``; ``exp``, ``iat`` and ``sub`` are required; 60 s
+    leeway; ``exp`` at most ``MAX_LIFETIME`` (366 days) ahead; ``nonce`` compared when given.
     Raises ``TokenVerificationFailed`` (or ``NetworkError`` when the keys cannot be fetched).
     """
     now = time.time() if now is None else now
@@ -155,6 +164,9 @@ def verify_id_token(
                 "verify_nbf": False,
             },
         )
+    except jwt.InvalidIssuerError as exc:
+        # Raised only after the signature checked out, so the claims are the tenant's words.
+        raise _wrong_issuer(token, tenant) from exc
     except jwt.PyJWTError as exc:
         raise _verification_failed(exc) from exc
     _check_times(claims, now, leeway)
@@ -176,20 +188,31 @@ def _check_header(header: Mapping[str, Any]) -> None:
         )
     if not isinstance(header.get("kid"), str) or not header["kid"]:
         raise TokenVerificationFailed("The ID token's header has no kid (key id): not from Auth0.")
+    typ = header.get("typ")
+    if "typ" in header and not (isinstance(typ, str) and typ.lower() in ID_TOKEN_TYPES):
+        kind = _excerpt(typ)
+        if isinstance(typ, str) and typ.lower().removeprefix("application/") == "at+jwt":
+            raise TokenVerificationFailed(
+                f"This is an access token (typ {kind}, RFC 9068), not an ID token: pass "
+                "credentials.id_token, and send the access token to APIs only."
+            )
+        raise TokenVerificationFailed(
+            f"The token's header says typ {kind}: it is not an ID token (typ JWT or none)."
+        )
 
 
 def _check_times(claims: Mapping[str, Any], now: float, leeway: float) -> None:
     for name in ("exp", "iat", "nbf"):
-        value = claims.get(name)
-        # NaN and infinity are JSON numbers to Python's parser, and compare False with
-        # everything: an exp of NaN would never expire.
-        finite = (
-            isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-        )
-        if name in claims and not finite:
+        if name in claims and _seconds(claims[name]) is None:
             raise TokenVerificationFailed(
-                f"The ID token's {name} claim is not a finite number: {value!r}"
+                f"The ID token's {name} claim is not a finite number: {_excerpt(claims[name])}"
             )
+    if claims["exp"] > now + MAX_LIFETIME:
+        raise TokenVerificationFailed(
+            f"The ID token claims to stay valid until {_utc(claims['exp'])}, more than "
+            f"{MAX_LIFETIME / 86400:.0f} days after now ({_utc(now)}): no tenant issues such "
+            "tokens (Auth0 allows at most 30 days), so it is refused."
+        )
     if claims["exp"] <= now - leeway:
         raise TokenVerificationFailed(
             f"The ID token expired at {_utc(claims['exp'])} (now {_utc(now)}): renew the session."
@@ -204,13 +227,33 @@ def _check_times(claims: Mapping[str, Any], now: float, leeway: float) -> None:
             )
 
 
+def _seconds(value: object) -> float | None:
+    """``value`` as a finite float, or None when it is not one (wrong type, NaN, infinite, or
+    an integer too large for a float, which ``math.isfinite`` would raise OverflowError on)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return None
+    # NaN and infinity are JSON numbers to Python's parser, and compare False with
+    # everything: an exp of NaN would never expire.
+    return seconds if math.isfinite(seconds) else None
+
+
 def _check_party(claims: Mapping[str, Any], tenant: Tenant, nonce: str | None) -> None:
     if not isinstance(claims["sub"], str) or not claims["sub"]:
         raise TokenVerificationFailed("The ID token's sub (the user's id) is empty.")
-    # OIDC Core 3.1.3.7: with several audiences, azp must name this app.
+    # OIDC Core 3.1.3.7: with several audiences, azp must name this app; and an azp that is
+    # present names the party the token was issued to, which must be this app whatever aud says.
     several = isinstance(claims["aud"], list) and len(claims["aud"]) > 1
     if several and claims.get("azp") != tenant.client_id:
         raise TokenVerificationFailed("The ID token has several audiences and azp is not us.")
+    if "azp" in claims and claims["azp"] != tenant.client_id:
+        raise TokenVerificationFailed(
+            f"The ID token was issued to another application (azp {_excerpt(claims['azp'])}, "
+            f"expected {tenant.client_id!r})."
+        )
     if nonce is not None:
         claim = claims.get("nonce")
         if not isinstance(claim, str):
@@ -222,6 +265,25 @@ def _check_party(claims: Mapping[str, Any], tenant: Tenant, nonce: str | None) -
         # time ("surrogatepass": JSON may carry a lone surrogate, which strict UTF-8 refuses).
         if not hmac.compare_digest(_utf8(claim), _utf8(nonce)):
             raise TokenVerificationFailed("The ID token's nonce does not match the one sent.")
+
+
+def _wrong_issuer(token: str, tenant: Tenant) -> TokenVerificationFailed:
+    came = jwt.decode(token, options={"verify_signature": False}).get("iss")
+    why = f"expected {tenant.issuer!r}, got {_excerpt(came)}"
+    if isinstance(came, str) and came + "/" == tenant.issuer:
+        why += (
+            ": the same without its trailing slash. An issuer must match exactly; Auth0's end "
+            "with '/', so the token comes from a provider configured differently"
+        )
+    return TokenVerificationFailed(
+        f"The ID token was rejected: it was issued by another tenant (wrong iss): {why}."
+    )
+
+
+def _excerpt(value: object, limit: int = 80) -> str:
+    """``value`` as a short repr for a message: a forged claim can be megabytes long."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 def _utf8(text: str) -> bytes:
@@ -315,4 +377,4 @@ def _utc(timestamp: float) -> str:
     try:
         return datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     except (OverflowError, ValueError, OSError):  # a forged claim years beyond 9999 or before 1
-        return f"{timestamp!r} (not a date)"
+        return f"{_excerpt(timestamp, 40)} (not a date)"

@@ -1,10 +1,11 @@
 """Forged ID tokens, generated: every way the checks claim to reject, mutated at random.
 
 ``test_idtoken.py`` has one hand-written test per rule. Here hypothesis builds tokens that are
-*correctly signed* by the tenant's key but break one rule (header alg/kid/crit, claims
-iss/aud/exp/iat/nbf/sub, odd JSON types, NaN and infinities, huge numbers), and tokens whose
-bytes were altered after signing. Each must raise ``TokenVerificationFailed`` (never another
-exception), and the untouched token must verify. Deterministic: ``derandomize=True``.
+*correctly signed* by the tenant's key but break one rule (header alg/kid/crit/typ, claims
+iss/aud/azp/exp/iat/nbf/sub, odd JSON types, NaN and infinities, numbers too large for a
+float, an exp beyond the 366-day horizon), and tokens whose bytes were altered after signing.
+Each must raise ``TokenVerificationFailed`` (never another exception), and the untouched token
+must verify. Deterministic: ``derandomize=True``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from session_tutorial.errors import TokenVerificationFailed
-from session_tutorial.idtoken import LEEWAY, JwksCache, verify_id_token
+from session_tutorial.idtoken import LEEWAY, MAX_LIFETIME, JwksCache, verify_id_token
 from session_tutorial.tenant import Tenant
 
 TENANT = Tenant("http://127.0.0.1:8941", "tutorial-app")
@@ -100,7 +101,19 @@ json_values = st.recursive(
 numbers = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=True, allow_infinity=True),
+    # too large for a float: math.isfinite() raises OverflowError on them
+    st.integers(min_value=2**1024, max_value=10**400),
+    st.integers(min_value=-(10**400), max_value=-(2**1024)),
 )
+
+
+def finite(value: Any) -> bool:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 # -- header ------------------------------------------------------------------------------
@@ -128,6 +141,22 @@ def test_a_missing_or_unknown_kid_is_rejected(kid: Any) -> None:
         return
     header = {**GOOD_HEADER, "kid": kid} if kid is not None else {"alg": "RS256", "typ": "JWT"}
     rejected(compose(header, GOOD_CLAIMS))
+
+
+@FUZZ
+@given(typ=json_values | st.sampled_from(["at+jwt", "application/at+jwt", "At+JWT", "JWT "]))
+def test_any_typ_but_jwt_is_rejected(typ: Any) -> None:
+    if isinstance(typ, str) and typ.lower() in ("jwt", "application/jwt"):
+        return
+    rejected(compose({**GOOD_HEADER, "typ": typ}, GOOD_CLAIMS))
+
+
+@FUZZ
+@given(azp=json_values)
+def test_an_azp_that_is_not_this_app_is_rejected(azp: Any) -> None:
+    if azp == TENANT.client_id:
+        return
+    rejected(compose(GOOD_HEADER, {**GOOD_CLAIMS, "azp": azp}))
 
 
 @FUZZ
@@ -186,12 +215,7 @@ def test_several_audiences_need_azp_naming_this_app(others: list[str], azp: Any)
 @FUZZ
 @given(exp=numbers | json_values)
 def test_an_exp_that_is_past_or_not_a_finite_number_is_rejected(exp: Any) -> None:
-    good = (
-        isinstance(exp, (int, float))
-        and not isinstance(exp, bool)
-        and math.isfinite(exp)
-        and exp > NOW - LEEWAY
-    )
+    good = finite(exp) and NOW - LEEWAY < exp <= NOW + MAX_LIFETIME
     if good:
         return
     rejected(compose(GOOD_HEADER, {**GOOD_CLAIMS, "exp": exp}))
@@ -202,12 +226,7 @@ def test_an_exp_that_is_past_or_not_a_finite_number_is_rejected(exp: Any) -> Non
 def test_an_iat_or_nbf_in_the_future_or_not_a_finite_number_is_rejected(
     name: str, value: Any
 ) -> None:
-    good = (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value <= NOW + LEEWAY
-    )
+    good = finite(value) and value <= NOW + LEEWAY
     if good:
         return
     rejected(compose(GOOD_HEADER, {**GOOD_CLAIMS, name: value}))

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from session_tutorial.client import AuthClient
 from session_tutorial.errors import NetworkError, TokenVerificationFailed
-from session_tutorial.idtoken import JwksCache, inspect_token, verify_id_token
+from session_tutorial.idtoken import MAX_LIFETIME, JwksCache, inspect_token, verify_id_token
 from session_tutorial.tenant import Tenant
 
 TENANT = Tenant("http://127.0.0.1:8941", "tutorial-app")
@@ -170,17 +170,61 @@ def test_garbage_is_rejected_as_not_a_jwt(jwks):
         verify("this is not a token", jwks)
 
 
+@pytest.mark.parametrize("typ", ["at+jwt", "AT+JWT", "application/at+jwt"])
+def test_an_access_token_marked_at_jwt_is_rejected_as_not_an_id_token(key, jwks, typ):
+    # RFC 9068 access tokens are signed by the same key; one minted for audience=<client id>
+    # passes every claim check, so the header's typ is what tells them apart.
+    with pytest.raises(TokenVerificationFailed, match=r"access token \(typ .*RFC 9068"):
+        verify(mint(key, headers={"typ": typ}, azp=TENANT.client_id), jwks)
+
+
+def signed(key: rsa.RSAPrivateKey, header: dict[str, Any], **overrides: Any) -> str:
+    """A token with exactly this header and claims, RS256-signed (PyJWT drops an empty or None
+    typ and refuses to mint a non-string iss)."""
+    body = json.dumps(claims(**overrides))
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(body.encode())}"
+    rs256 = jwt.algorithms.RSAAlgorithm(jwt.algorithms.RSAAlgorithm.SHA256)
+    return f"{signing_input}.{b64(rs256.sign(signing_input.encode(), key))}"
+
+
+@pytest.mark.parametrize("typ", ["logout+jwt", "dpop+jwt", "", 1, None, ["JWT"]])
+def test_a_typ_naming_another_kind_of_token_is_rejected(key, jwks, typ):
+    with pytest.raises(TokenVerificationFailed, match="not an ID token"):
+        verify(signed(key, {"alg": "RS256", "kid": KID, "typ": typ}), jwks)
+
+
+@pytest.mark.parametrize("typ", ["JWT", "jwt", "application/jwt", "absent"])
+def test_an_id_token_typed_jwt_or_untyped_verifies(key, jwks, typ):
+    header = (
+        {"alg": "RS256", "kid": KID}
+        if typ == "absent"
+        else {"alg": "RS256", "kid": KID, "typ": typ}
+    )
+    assert verify(signed(key, header), jwks)["sub"] == "auth0|ada"
+
+
 # -- issuer, audience, subject, nonce ----------------------------------------------------
 
 
-def test_a_wrong_issuer_is_rejected(key, jwks):
-    with pytest.raises(TokenVerificationFailed, match="wrong iss"):
+def test_a_wrong_issuer_is_rejected_naming_the_expected_and_the_received_issuer(key, jwks):
+    with pytest.raises(TokenVerificationFailed, match="wrong iss") as caught:
         verify(mint(key, iss="https://evil.example.com/"), jwks)
+    assert f"expected {TENANT.issuer!r}, got 'https://evil.example.com/'" in str(caught.value)
+    assert "trailing slash" not in str(caught.value)
 
 
-def test_the_issuer_must_match_exactly_including_the_trailing_slash(key, jwks):
-    with pytest.raises(TokenVerificationFailed, match="wrong iss"):
+def test_the_issuer_must_match_exactly_and_a_missing_trailing_slash_is_named(key, jwks):
+    with pytest.raises(TokenVerificationFailed, match="wrong iss") as caught:
         verify(mint(key, iss=TENANT.issuer.rstrip("/")), jwks)
+    assert f"got {TENANT.issuer.rstrip('/')!r}" in str(caught.value)
+    assert "without its trailing slash" in str(caught.value)
+
+
+@pytest.mark.parametrize("iss", ["https://" + "x" * 5000 + "/", 12345, ["a"], None])
+def test_a_hostile_issuer_is_quoted_short_in_the_message(key, jwks, iss):
+    with pytest.raises(TokenVerificationFailed) as caught:
+        verify(signed(key, {"alg": "RS256", "kid": KID}, iss=iss), jwks)
+    assert len(str(caught.value)) < 300
 
 
 def test_a_wrong_audience_is_rejected(key, jwks):
@@ -197,6 +241,17 @@ def test_several_audiences_without_azp_naming_this_app_are_rejected(key, jwks):
 def test_several_audiences_with_azp_naming_this_app_verify(key, jwks):
     token = mint(key, aud=[TENANT.client_id, "other-app"], azp=TENANT.client_id)
     assert verify(token, jwks)["azp"] == TENANT.client_id
+
+
+@pytest.mark.parametrize("azp", ["some-other-app", "", 7, None])
+def test_an_azp_naming_another_app_is_rejected_even_with_one_audience(key, jwks, azp):
+    token = mint(key, azp=azp) if azp is not None else mint(key, azp="x" * 1000)
+    with pytest.raises(TokenVerificationFailed, match="issued to another application"):
+        verify(token, jwks)
+
+
+def test_an_azp_naming_this_app_with_one_audience_verifies(key, jwks):
+    assert verify(mint(key, azp=TENANT.client_id), jwks)["azp"] == TENANT.client_id
 
 
 @pytest.mark.parametrize("claim", ["sub", "exp", "iat", "iss", "aud"])
@@ -266,6 +321,22 @@ def test_an_iat_in_the_future_within_the_leeway_verifies(key, jwks):
 def test_an_nbf_in_the_future_beyond_the_leeway_is_rejected(key, jwks):
     with pytest.raises(TokenVerificationFailed, match="nbf"):
         verify(mint(key, nbf=int(NOW) + 61), jwks)
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+def test_a_time_claim_too_large_for_a_float_is_rejected_not_an_overflow_error(key, jwks, claim):
+    with pytest.raises(TokenVerificationFailed, match=f"{claim} claim is not a finite number"):
+        verify(mint(key, **{claim: 10**400}), jwks)
+
+
+@pytest.mark.parametrize("ahead", [MAX_LIFETIME + 1, 3000 * 365 * 86400, 10**20])
+def test_an_exp_beyond_the_horizon_is_rejected(key, jwks, ahead):
+    with pytest.raises(TokenVerificationFailed, match="366 days after now"):
+        verify(mint(key, exp=int(NOW + ahead)), jwks)
+
+
+def test_an_exp_thirty_days_ahead_the_longest_auth0_allows_verifies(key, jwks):
+    verify(mint(key, exp=int(NOW) + 30 * 86400), jwks)
 
 
 def test_a_non_numeric_exp_is_rejected(key, jwks):
@@ -461,6 +532,14 @@ def test_real_id_token_minted_a_day_later_verifies_on_the_tenants_clock(local_te
         assert verify_id_token(credentials.id_token, tenant, now=now, jwks=jwks)["sub"]
         with pytest.raises(TokenVerificationFailed, match="iat"):
             verify_id_token(credentials.id_token, tenant, now=now - 86400, jwks=jwks)
+
+
+@pytest.mark.integration
+def test_the_real_tenants_access_token_is_refused_as_an_id_token(real_login):
+    tenant, _, credentials = real_login
+    assert jwt.get_unverified_header(credentials.access_token)["typ"] == "at+jwt"
+    with pytest.raises(TokenVerificationFailed, match="This is an access token"):
+        verify_id_token(credentials.access_token, tenant)
 
 
 @pytest.mark.integration

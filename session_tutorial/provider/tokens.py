@@ -20,9 +20,12 @@ class TokenMinter:
         self._config = config
         self._key = key
 
-    def _sign(self, claims: dict[str, Any]) -> str:
+    def _sign(self, claims: dict[str, Any], typ: str = "JWT") -> str:
         return jwt.encode(
-            claims, self._key.private_key, algorithm="RS256", headers={"kid": self._key.kid}
+            claims,
+            self._key.private_key,
+            algorithm="RS256",
+            headers={"kid": self._key.kid, "typ": typ},
         )
 
     def access_token(
@@ -40,7 +43,8 @@ class TokenMinter:
                 "azp": self._config.client_id,
                 "gty": grant,
                 "jti": secrets.token_hex(8),
-            }
+            },
+            typ="at+jwt",  # RFC 9068: so that no client takes it for an ID token
         )
 
     def id_token(self, user: User, now: float, sid: str, scope: str) -> str:
