@@ -5,13 +5,15 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
 from conftest import LocalTenant
-from session_tutorial.provider import background
+from session_tutorial.provider import TenantControl, background
+from session_tutorial.provider import __main__ as provider_cli
 from tests.provider_helpers import ADA, CLIENT, DEVICE, SCOPE, error_of, login, refresh
 
 pytestmark = pytest.mark.integration
@@ -196,3 +198,53 @@ def test_a_restarted_tenant_keeps_its_port_so_saved_sessions_stay_valid(tmp_path
         assert again.url == first.url
     finally:
         background.stop(tmp_path)
+
+
+def test_start_takes_the_refresh_lifetimes_and_leeway(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = str(background.free_port())
+    options = ["--refresh-leeway", "0", "--refresh-token-idle-lifetime", "100"]
+    started = _cli("--data-dir", str(tmp_path), "start", "--port", port, *options)
+    assert started.returncode == 0, started.stderr
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            first = login(client).json()["refresh_token"]
+            second = refresh(client, first).json()["refresh_token"]
+            TenantControl.local(tmp_path, start=False).advance_clock(100)
+            idle = refresh(client, second)
+            assert error_of(idle) == (403, "invalid_grant")
+            assert "not used for too long" in idle.json()["error_description"]
+    finally:
+        background.stop(tmp_path)
+    with pytest.raises(SystemExit) as refused:
+        provider_cli.main(["serve", "--refresh-token-lifetime", "-1"])
+    assert refused.value.code == 2 and "cannot be negative" in capsys.readouterr().err
+
+
+def test_concurrent_replays_of_one_token_leave_one_live_chain(
+    http: httpx.Client, local_tenant: LocalTenant
+) -> None:
+    first = login(http).json()["refresh_token"]
+    with httpx.Client(base_url=local_tenant.url, timeout=10) as other:
+        clients = [http, other] * 4
+        with ThreadPoolExecutor(len(clients)) as pool:
+            answers = list(pool.map(lambda c: refresh(c, first), clients))
+    assert [a.status_code for a in answers] == [200] * len(clients)
+    [successor] = {a.json()["refresh_token"] for a in answers}  # one successor, not eight
+    family = local_tenant.control.sessions(ADA[0])[0]  # newest first: this login's
+    assert family["active"] and family["rotations"] == 1
+    local_tenant.advance_clock(11)  # past the 10 s leeway: the next double use is reuse
+    assert error_of(refresh(http, first)) == (403, "invalid_grant")
+    assert error_of(refresh(http, successor)) == (403, "invalid_grant")
+
+
+def test_a_token_retired_before_a_clock_reset_is_not_forgiven(
+    http: httpx.Client, local_tenant: LocalTenant
+) -> None:
+    first = login(http).json()["refresh_token"]
+    local_tenant.advance_clock(3600)
+    second = refresh(http, first).json()["refresh_token"]
+    local_tenant.control.reset()  # the retirement now lies an hour in the future
+    assert error_of(refresh(http, first)) == (403, "invalid_grant")
+    assert error_of(refresh(http, second)) == (403, "invalid_grant")

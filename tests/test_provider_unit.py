@@ -177,21 +177,30 @@ def test_reuse_detection_leaves_other_sessions_alone(tenant: Tenant) -> None:
     assert refresh(tenant.client, other).status_code == 200
 
 
-def test_leeway_lets_the_previous_token_be_used_again_briefly(
+def _live_tokens(t: Tenant) -> int:
+    return t.idp.db.one("SELECT COUNT(*) AS n FROM refresh_tokens WHERE rotated_at IS NULL")["n"]
+
+
+def test_a_replay_inside_the_leeway_gets_the_same_successor_not_a_new_one(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     t = Tenant(tmp_path, clock, refresh_leeway=30)
     try:
         first = login(t.client).json()["refresh_token"]
-        second = refresh(t.client, first).json()["refresh_token"]
+        answer = refresh(t.client, first).json()
         clock.advance(10)
-        again = refresh(t.client, first)  # the response was "lost": replay within leeway
-        assert again.status_code == 200
-        assert refresh(t.client, second).status_code == 200
-        third = refresh(t.client, again.json()["refresh_token"]).json()["refresh_token"]
-        assert third
-        # The one before the previous never gets leeway.
+        replays = [refresh(t.client, first).json() for _ in range(5)]  # the answer was "lost"
+        assert {r["refresh_token"] for r in replays} == {answer["refresh_token"]}
+        # Access and ID tokens are minted afresh: what a second exchange would give.
+        assert all(r["access_token"] != answer["access_token"] for r in replays)
+        assert _live_tokens(t) == 1  # one family, one live token: it did not fork
+        [family] = t.idp.refresh_tokens.sessions(t.idp.users.by_email(ADA[0]).id)
+        assert family["rotations"] == 1 and family["active"]
+        third = refresh(t.client, answer["refresh_token"]).json()["refresh_token"]
+        assert _live_tokens(t) == 1
+        # The one before the previous never gets leeway: reuse revokes the family.
         assert error_of(refresh(t.client, first)) == (403, "invalid_grant")
+        assert error_of(refresh(t.client, third)) == (403, "invalid_grant")
     finally:
         t.close()
 
@@ -200,21 +209,85 @@ def test_leeway_expires(tmp_path: Path, clock: FakeClock) -> None:
     t = Tenant(tmp_path, clock, refresh_leeway=30)
     try:
         first = login(t.client).json()["refresh_token"]
-        refresh(t.client, first)
+        second = refresh(t.client, first).json()["refresh_token"]
         clock.advance(31)
         assert error_of(refresh(t.client, first)) == (403, "invalid_grant")
+        assert error_of(refresh(t.client, second)) == (403, "invalid_grant")  # family revoked
     finally:
         t.close()
+
+
+def test_no_leeway_means_any_replay_is_reuse(tmp_path: Path, clock: FakeClock) -> None:
+    t = Tenant(tmp_path, clock, refresh_leeway=0)
+    try:
+        first = login(t.client).json()["refresh_token"]
+        second = refresh(t.client, first).json()["refresh_token"]
+        assert error_of(refresh(t.client, first)) == (403, "invalid_grant")  # same instant
+        assert error_of(refresh(t.client, second)) == (403, "invalid_grant")
+    finally:
+        t.close()
+
+
+def test_a_token_retired_in_the_future_is_outside_the_leeway(tenant: Tenant) -> None:
+    first = login(tenant.client).json()["refresh_token"]
+    tenant.idp.clock.advance(3600)
+    second = refresh(tenant.client, first).json()["refresh_token"]  # retired at +1 h
+    tenant.idp.clock.set_offset(0)  # the teacher resets the clock: the age is now -1 h
+    assert error_of(refresh(tenant.client, first)) == (403, "invalid_grant")
+    assert error_of(refresh(tenant.client, second)) == (403, "invalid_grant")
+
+
+def test_a_replay_with_a_wider_scope_is_still_reuse(tenant: Tenant, clock: FakeClock) -> None:
+    first = login(tenant.client, scope="openid offline_access").json()["refresh_token"]
+    second = refresh(tenant.client, first).json()["refresh_token"]
+    clock.advance(tenant.config.refresh_leeway + 1)
+    # Reuse is judged before the scope: a stolen retired token cannot probe without a trace.
+    assert error_of(refresh(tenant.client, first, scope="openid email")) == (403, "invalid_grant")
+    assert error_of(refresh(tenant.client, second)) == (403, "invalid_grant")
+
+
+def test_successors_are_derived_so_the_database_holds_no_token(tenant: Tenant) -> None:
+    first = login(tenant.client).json()["refresh_token"]
+    second = refresh(tenant.client, first).json()["refresh_token"]
+    assert second == tenant.idp.refresh_tokens.successor_of(first)
+    db = (tenant.config.data_dir / "tenant.sqlite3").read_bytes()
+    assert first.encode() not in db and second.encode() not in db
 
 
 def test_refresh_tokens_expire_after_their_absolute_lifetime(
     tenant: Tenant, clock: FakeClock
 ) -> None:
     token = login(tenant.client).json()["refresh_token"]
-    clock.advance(29 * 86400)
-    token = refresh(tenant.client, token).json()["refresh_token"]
-    clock.advance(86400)  # rotation does not extend the 30 days
+    for _ in range(2):  # each exchange within the 15-day idle lifetime
+        clock.advance(14 * 86400)
+        token = refresh(tenant.client, token).json()["refresh_token"]
+    clock.advance(2 * 86400)  # day 30: rotation does not extend the absolute lifetime
+    r = refresh(tenant.client, token)
+    assert error_of(r) == (403, "invalid_grant") and "expired" in r.json()["error_description"]
+
+
+def test_an_unused_family_ends_after_its_idle_lifetime(tenant: Tenant, clock: FakeClock) -> None:
+    token = login(tenant.client).json()["refresh_token"]
+    clock.advance(15 * 86400)
+    r = refresh(tenant.client, token)
+    assert error_of(r) == (403, "invalid_grant") and "not used" in r.json()["error_description"]
+    [family] = tenant.idp.refresh_tokens.sessions(tenant.idp.users.by_email(ADA[0]).id)
+    assert family["revoked_reason"] == "idle"
+    tenant.idp.clock.set_offset(-15 * 86400)  # moving the clock back does not revive it
     assert error_of(refresh(tenant.client, token)) == (403, "invalid_grant")
+
+
+def test_each_exchange_starts_the_idle_lifetime_again(tmp_path: Path, clock: FakeClock) -> None:
+    t = Tenant(tmp_path, clock, refresh_token_idle_lifetime=100, refresh_token_lifetime=1000)
+    try:
+        token = login(t.client).json()["refresh_token"]
+        for _ in range(5):  # 495 s in all: five times the idle lifetime, never idle for it
+            clock.advance(99)
+            token = refresh(t.client, token).json()["refresh_token"]
+        clock.advance(100)
+        assert error_of(refresh(t.client, token)) == (403, "invalid_grant")
+    finally:
+        t.close()
 
 
 def test_refresh_may_narrow_the_scope_but_not_widen_it(tenant: Tenant) -> None:

@@ -23,6 +23,17 @@ from .control import TeachingControlError, TenantControl
 from .server import issuer_for, serve
 
 
+def _seconds(text: str) -> int:
+    """A whole number of seconds, 0 or more (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of seconds: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"seconds cannot be negative: {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m session_tutorial.provider",
@@ -44,10 +55,27 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--data-dir", type=Path, default=None, dest="sub_data_dir")
         s.add_argument(
             "--refresh-leeway",
-            type=int,
+            type=_seconds,
             default=TenantConfig.refresh_leeway,
             help="seconds the previous refresh token stays usable after rotation, for an "
-            "answer lost on the way (default %(default)s; 0 for strict reuse detection)",
+            "answer lost on the way; a replay gets the same successor (default %(default)s; "
+            "0 for strict reuse detection, Auth0's default)",
+        )
+        s.add_argument(
+            "--refresh-token-lifetime",
+            type=_seconds,
+            default=TenantConfig.refresh_token_lifetime,
+            metavar="SECONDS",
+            help="absolute lifetime of a refresh-token family, from its sign-in, never "
+            "extended (default %(default)s: 30 days, as Auth0)",
+        )
+        s.add_argument(
+            "--refresh-token-idle-lifetime",
+            type=_seconds,
+            default=TenantConfig.refresh_token_idle_lifetime,
+            metavar="SECONDS",
+            help="inactivity lifetime: a family unused this long ends; each exchange starts "
+            "it again (default %(default)s: 15 days, as Auth0)",
         )
         s.add_argument("--access-token-ttl", type=int, default=3600)
         s.add_argument(
@@ -90,6 +118,10 @@ def _server_args(args: argparse.Namespace) -> tuple[str, ...]:
         str(args.refresh_leeway),
         "--access-token-ttl",
         str(args.access_token_ttl),
+        "--refresh-token-lifetime",
+        str(args.refresh_token_lifetime),
+        "--refresh-token-idle-lifetime",
+        str(args.refresh_token_idle_lifetime),
     ]
     if args.no_teaching:
         extra.append("--no-teaching")
@@ -109,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             issuer=args.issuer or issuer_for(args.host, port),
             data_dir=data_dir,
             refresh_leeway=args.refresh_leeway,
+            refresh_token_lifetime=args.refresh_token_lifetime,
+            refresh_token_idle_lifetime=args.refresh_token_idle_lifetime,
             access_token_ttl=args.access_token_ttl,
             teaching=not args.no_teaching,
             public_url=args.public_url,

@@ -36,12 +36,17 @@ class TenantConfig:
     connection: str = CONNECTION
     access_token_ttl: int = 3600  # seconds; short enough to watch expire in notebook 03
     id_token_ttl: int = 36000  # Auth0's default: 10 hours
-    refresh_token_lifetime: int = 30 * 24 * 3600  # absolute, Auth0's default 30 days
+    # A refresh-token family ends 30 days after its sign-in (absolute, never extended) or 15
+    # days after its last exchange (idle, started again at each one): Auth0's defaults.
+    refresh_token_lifetime: int = 30 * 24 * 3600
+    refresh_token_idle_lifetime: int = 15 * 24 * 3600
     # Seconds during which the immediately previous refresh token may be used again (Auth0's
-    # "reuse interval"). It covers an answer lost between tenant and keychain (a client killed
-    # before its keychain write, a connection dropped after the tenant rotated): without it,
-    # the next launch replays the previous token and reuse detection signs the user out.
-    # 0 turns it off (strict reuse detection); see README "Performance and reliability".
+    # "Rotation Overlap Period", formerly "Reuse Interval", whose default is 0). It covers an
+    # answer lost between tenant and keychain (a client killed before its keychain write, a
+    # connection dropped after the tenant rotated): without it, the next launch replays the
+    # previous token and reuse detection signs the user out. A replay gets the same successor
+    # as the first exchange. 0 turns it off (strict reuse detection, Auth0's default); see
+    # README "Refresh-token leeway".
     refresh_leeway: int = 10
     device_code_ttl: int = 900
     device_interval: int = 5

@@ -6,10 +6,12 @@ synchronous Python, so tests can call it without a server.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
 
+from . import keyfiles
 from .clock import TenantClock
 from .config import CLOCK_FILE, DEMO_USERS, TenantConfig
 from .device import DeviceCodes, DeviceGrant
@@ -42,7 +44,13 @@ class IdentityProvider:
         )
         self.users = Users(self.db, config.max_failed_logins)
         self.refresh_tokens = RefreshTokens(
-            self.db, leeway=config.refresh_leeway, lifetime=config.refresh_token_lifetime
+            self.db,
+            leeway=config.refresh_leeway,
+            lifetime=config.refresh_token_lifetime,
+            idle_lifetime=config.refresh_token_idle_lifetime,
+            secret=keyfiles.read_or_create(
+                config.data_dir / "refresh-secret.key", lambda: secrets.token_bytes(32)
+            ),
         )
         self.devices = DeviceCodes(
             self.db, ttl=config.device_code_ttl, interval=config.device_interval

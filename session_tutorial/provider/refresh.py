@@ -1,20 +1,43 @@
 """Refresh tokens with rotation and reuse detection, as Auth0 does them.
 
 A login with ``offline_access`` starts a *family*. Each exchange retires the token used and
-issues its successor. Presenting a retired token again is reuse: the whole family is revoked
-(Auth0 logs it as ``ferrt``) and the user must sign in again. An optional leeway lets the
-immediately previous token be used again for a few seconds, for a response lost on the way.
+issues its successor, so a family has exactly one live token at any moment. Presenting a
+retired token again is reuse: the whole family is revoked (Auth0 logs it as ``ferrt``) and the
+user must sign in again.
+
+The *leeway* (Auth0: *Rotation Overlap Period*, formerly *Reuse Interval*; Auth0's default is
+none) forgives a replay of the immediately previous token for a few seconds, for an answer lost
+on the way to the keychain. Such a replay answers with the **same** successor the first
+exchange issued, never a new one: the family does not fork, a thief replaying a stolen token
+gets only what the user already holds, and the next double use of that successor outside the
+leeway is reuse. The successor is derived, not stored: ``HMAC-SHA256(secret, retired token)``,
+so the database keeps only hashes and the successor can be recomputed from the token presented.
+A replay's access and ID tokens are minted afresh (new ``iat``, ``exp`` and ``jti``), exactly as
+for a first exchange: they carry nothing the first answer did not.
+
+A token retired "in the future" (the tenant's clock was moved forward, the token rotated, the
+clock reset) has a negative age: that is outside the leeway.
+
+Two lifetimes end a family, as in Auth0 (docs: "Configure Refresh Token Expiration"): the
+*absolute* one counts from the sign-in and is never extended; the *idle* (inactivity) one counts
+from the last exchange and starts again at each one. A leeway replay is not an exchange.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
+import sqlite3
 from dataclasses import dataclass
 
 from .errors import InvalidGrant, InvalidScope
 from .storage import Database, token_hash
 
 UNKNOWN = "Unknown or invalid refresh token."
+EXPIRED = "The refresh token has expired. Sign in again."
+IDLE = "The refresh token has expired: it was not used for too long. Sign in again."
 
 
 @dataclass(frozen=True)
@@ -31,10 +54,25 @@ class Family:
 class RefreshTokens:
     """Issue, rotate and revoke refresh-token families."""
 
-    def __init__(self, db: Database, *, leeway: float, lifetime: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        leeway: float,
+        lifetime: float,
+        idle_lifetime: float | None = None,
+        secret: bytes | None = None,
+    ) -> None:
         self._db = db
         self._leeway = leeway
         self._lifetime = lifetime
+        self._idle = idle_lifetime if idle_lifetime is not None else lifetime
+        self._secret = secret or secrets.token_bytes(32)
+
+    def successor_of(self, token: str) -> str:
+        """The token that replaces ``token`` at rotation: the same every time it is asked."""
+        mac = hmac.new(self._secret, b"successor\x00" + token.encode(), hashlib.sha256)
+        return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
 
     def start_family(
         self, user_id: str, client_id: str, scope: str, audience: str | None, now: float
@@ -58,58 +96,64 @@ class RefreshTokens:
     ) -> tuple[Family, str, str]:
         """Retire ``token``; return its family, the successor and the scope granted.
 
-        Raises InvalidGrant for a dead token, InvalidScope (before any change) for a scope
-        wider than the family's.
+        Raises InvalidGrant for a dead, reused or expired token (revoking the family for reuse
+        and expiry), InvalidScope (before any change) for a scope wider than the family's.
         """
-        revoked = False
+        ended: tuple[str, str] | None = None  # (reason, message) when the family ends now
         with self._db.transaction() as c:
             row = c.execute(
-                "SELECT t.rotated_at, f.* FROM refresh_tokens t JOIN families f"
-                " ON t.family_id = f.id WHERE t.hash = ?",
+                "SELECT t.created_at AS issued_at, t.rotated_at, f.* FROM refresh_tokens t"
+                " JOIN families f ON t.family_id = f.id WHERE t.hash = ?",
                 (token_hash(token),),
             ).fetchone()
             if row is None or row["revoked_at"] is not None or row["client_id"] != client_id:
                 raise InvalidGrant(UNKNOWN)
-            if now >= row["created_at"] + self._lifetime:
-                raise InvalidGrant("The refresh token has expired. Sign in again.")
             family = Family(
                 row["id"], row["user_id"], row["scope"], row["audience"], row["created_at"]
             )
-            granted = self.check_scope(family, scope)
-            if row["rotated_at"] is not None and not self._in_leeway(c, row, now):
-                c.execute(
-                    "UPDATE families SET revoked_at = ?, revoked_reason = 'reuse' WHERE id = ?",
-                    (now, row["id"]),
-                )
-                revoked = True
+            successor = self.successor_of(token)
+            granted = family.scope
+            if now >= row["created_at"] + self._lifetime:
+                ended = ("expired", EXPIRED)
+            elif row["rotated_at"] is not None:
+                if not self._replay_forgiven(c, row, successor, now):
+                    ended = ("reuse", UNKNOWN)  # before the scope: a reused token learns nothing
+                else:
+                    granted = self.check_scope(family, scope)
+            elif now >= row["issued_at"] + self._idle:
+                ended = ("idle", IDLE)
             else:
-                successor = secrets.token_urlsafe(36)
-                if row["rotated_at"] is None:
-                    c.execute(
-                        "UPDATE refresh_tokens SET rotated_at = ? WHERE hash = ?",
-                        (now, token_hash(token)),
-                    )
+                granted = self.check_scope(family, scope)
+                c.execute(
+                    "UPDATE refresh_tokens SET rotated_at = ? WHERE hash = ?",
+                    (now, token_hash(token)),
+                )
                 c.execute(
                     "INSERT INTO refresh_tokens(hash, family_id, created_at) VALUES (?, ?, ?)",
                     (token_hash(successor), row["id"], now),
                 )
-        if revoked:
+            if ended is not None:
+                c.execute(
+                    "UPDATE families SET revoked_at = ?, revoked_reason = ? WHERE id = ?",
+                    (now, ended[0], row["id"]),
+                )
+        if ended is not None:
             # Raised outside the transaction, so the revocation is committed.
-            raise InvalidGrant(UNKNOWN)
+            raise InvalidGrant(ended[1])
         return family, successor, granted
 
-    def _in_leeway(self, c: object, row: object, now: float) -> bool:
-        """The token was retired less than ``leeway`` seconds ago and was the latest retired."""
-        if self._leeway <= 0:
+    def _replay_forgiven(
+        self, c: sqlite3.Connection, row: sqlite3.Row, successor: str, now: float
+    ) -> bool:
+        """A retired token inside the leeway whose successor is still the live token."""
+        age = now - row["rotated_at"]
+        if self._leeway <= 0 or not 0 <= age <= self._leeway:  # negative: retired "in the future"
             return False
-        retired = row["rotated_at"]  # type: ignore[index]
-        if now - retired > self._leeway:
-            return False
-        newer = c.execute(  # type: ignore[attr-defined]
-            "SELECT COUNT(*) FROM refresh_tokens WHERE family_id = ? AND rotated_at > ?",
-            (row["id"], retired),  # type: ignore[index]
-        ).fetchone()[0]
-        return newer == 0
+        live = c.execute(
+            "SELECT rotated_at FROM refresh_tokens WHERE hash = ? AND family_id = ?",
+            (token_hash(successor), row["id"]),
+        ).fetchone()
+        return live is not None and live["rotated_at"] is None
 
     @staticmethod
     def check_scope(family: Family, requested: str | None) -> str:
