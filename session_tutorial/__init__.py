@@ -23,6 +23,7 @@ from session_tutorial.errors import (
     NoRefreshToken,
     RateLimited,
     RefreshTokenRejected,
+    RenewalWarning,
     ServerError,
     SessionError,
     StoreError,
@@ -32,6 +33,7 @@ from session_tutorial.errors import (
     WrongCredentials,
 )
 from session_tutorial.idtoken import JwksCache, TokenView, inspect_token, verify_id_token
+from session_tutorial.retry import RetryPolicy
 from session_tutorial.session import SessionManager
 from session_tutorial.store import CredentialStore, MemoryStore, Store
 from session_tutorial.tenant import Tenant
@@ -74,6 +76,8 @@ __all__ = [
     "ProfileCard",
     "RateLimited",
     "RefreshTokenRejected",
+    "RenewalWarning",
+    "RetryPolicy",
     "ServerError",
     "SessionApp",
     "SessionError",

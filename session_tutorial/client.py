@@ -237,10 +237,14 @@ class AuthClient:
 
 def _network_error(exc: httpx.HTTPError, tenant: Tenant, timeout: float) -> SessionError:
     """Translate any httpx exception into this package's errors (the only place that does)."""
+    # Only a connection that was never made proves the tenant never saw the request; after
+    # that, a timeout or a reset may have come after the tenant acted (rotated a token).
+    never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
     if isinstance(exc, httpx.TimeoutException):
         return NetworkError(
             f"{tenant.base_url} did not answer within {timeout:g} s ({type(exc).__name__}). "
-            "Check your connection and try again; your stored credentials are kept."
+            "Check your connection and try again; your stored credentials are kept.",
+            may_have_reached=not never_sent,
         )
     if isinstance(exc, httpx.TransportError):
         hint = (
@@ -251,7 +255,8 @@ def _network_error(exc: httpx.HTTPError, tenant: Tenant, timeout: float) -> Sess
         )
         return NetworkError(
             f"Could not reach {tenant.base_url}: {type(exc).__name__}: {exc}. Check the network "
-            f"and try again; your stored credentials are kept.{hint}"
+            f"and try again; your stored credentials are kept.{hint}",
+            may_have_reached=not never_sent,
         )
     return UnexpectedResponse(f"The exchange with {tenant.base_url} failed: {exc}")
 

@@ -23,6 +23,7 @@
         └── CorruptEntry          the stored entry is not credentials this version understands
 
     StoreWarning (a UserWarning)  fresh credentials could not be saved, but were handed back
+    RenewalWarning (a UserWarning) an early renewal failed; the still-valid credentials were used
 
 ``retryable`` is computed from what happened (a network error, a 429, a 5xx), never set by
 hand, in the spirit of Auth0.swift's ``isRetryable``.
@@ -98,6 +99,12 @@ class ServerError(AuthError):
 class NetworkError(SessionError):
     """The tenant could not be reached, or did not answer in time."""
 
+    def __init__(self, message: str, *, may_have_reached: bool = True) -> None:
+        super().__init__(message)
+        #: False only when the request provably never reached the tenant (connection refused
+        #: or never made): then nothing was rotated, and retrying a refresh is always safe.
+        self.may_have_reached = may_have_reached
+
     @property
     def retryable(self) -> bool:
         return True
@@ -147,5 +154,13 @@ class StoreWarning(UserWarning):
     """Fresh credentials could not be saved; they are in use for now, ``.error`` says why."""
 
     def __init__(self, message: str, error: StoreError) -> None:
+        super().__init__(message)
+        self.error = error
+
+
+class RenewalWarning(UserWarning):
+    """An early renewal failed (retryable); the still-valid credentials were handed back."""
+
+    def __init__(self, message: str, error: SessionError) -> None:
         super().__init__(message)
         self.error = error

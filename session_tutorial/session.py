@@ -21,12 +21,14 @@ from session_tutorial.errors import (
     NoCredentials,
     NoRefreshToken,
     RefreshTokenRejected,
+    RenewalWarning,
     SessionError,
     StoreError,
     StoreWarning,
     TokenVerificationFailed,
 )
 from session_tutorial.idtoken import JwksCache, verify_id_token
+from session_tutorial.retry import RetryPolicy, with_retries
 from session_tutorial.singleflight import SingleFlight
 from session_tutorial.store import CredentialStore, Store
 from session_tutorial.tenant import Tenant
@@ -45,7 +47,8 @@ class SessionManager:
 
     ``store`` defaults to the system keychain (``CredentialStore``), one entry per tenant and
     app. ``clock`` (default: the tenant's, real time but for the local tenant) is injectable so
-    tests and notebooks can move time forward. The fast path
+    tests and notebooks can move time forward. ``retry`` (a ``RetryPolicy``) retries a failed
+    refresh where that is safe; off by default, as Auth0.swift's ``maxRetries``. The fast path
     of ``credentials()`` reads memory; the store is read when the manager first needs the
     credentials, by ``restore()``, and again inside every renewal.
     """
@@ -59,6 +62,7 @@ class SessionManager:
         client: AuthClient | None = None,
         jwks: JwksCache | None = None,
         lock_dir: Path | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.tenant = tenant
         self.store: Store = store if store is not None else CredentialStore(SERVICE, tenant.account)
@@ -75,6 +79,11 @@ class SessionManager:
         self.last_reason: str | None = None
         #: The error of the last failed save; the fresh credentials are in use regardless.
         self.store_error: StoreError | None = None
+        #: How a failed refresh is retried; ``RetryPolicy()`` (the default) retries nothing.
+        self.retry = retry if retry is not None else RetryPolicy()
+        #: Why the last early renewal failed while the access token was still valid (it was
+        #: handed back all the same); None once a renewal succeeds.
+        self.renewal_error: SessionError | None = None
 
     def close(self) -> None:
         """Close the HTTP connections (the stored credentials stay)."""
@@ -156,7 +165,10 @@ class SessionManager:
     def credentials(self, min_ttl: float = 60) -> Credentials:
         """Credentials whose access token is valid for more than ``min_ttl`` s, renewed if needed.
 
-        Makes no HTTP request while the access token is valid. Raises ``NoCredentials``,
+        Makes no HTTP request while the access token is valid. When an *early* renewal (the
+        token is inside ``min_ttl`` but still valid) fails with a retryable error, the current
+        credentials are returned anyway, with a ``RenewalWarning`` and ``renewal_error`` set,
+        as MSAL does; only an access token that has really expired raises. Raises ``NoCredentials``,
         ``NoRefreshToken``, ``RefreshTokenRejected`` (the store is then cleared), a retryable
         ``NetworkError``/``ServerError``/``RateLimited`` (the store is kept), or
         ``MinTTLTooLarge`` (also a ``ValueError``) when even a fresh token would not last.
@@ -168,7 +180,15 @@ class SessionManager:
             return current
         if current.refresh_token is None:
             raise _no_refresh_token()
-        return self._renew(min_ttl)
+        try:
+            fresh = self._renew(min_ttl)
+        except SessionError as exc:
+            kept = self._still_valid_after(exc)
+            if kept is None:
+                raise
+            return kept
+        self.renewal_error = None
+        return fresh
 
     def has_valid(self, min_ttl: float = 0) -> bool:
         """Whether the stored access token is valid for more than ``min_ttl`` s (no HTTP)."""
@@ -226,7 +246,7 @@ class SessionManager:
             if stored.refresh_token is None:
                 raise _no_refresh_token()
             try:
-                fresh = self.client.refresh(stored.refresh_token)
+                fresh = self._refresh(stored.refresh_token)
             except RefreshTokenRejected:
                 self._clear()
                 raise
@@ -239,6 +259,26 @@ class SessionManager:
                 "renew. Use a smaller min_ttl."
             )
         return fresh
+
+    # -- resilience: retries, and the still-valid token after a failed early renewal ---------
+
+    def _refresh(self, refresh_token: str) -> Credentials:
+        """One refresh, retried under ``self.retry`` where that is safe (see ``retry``)."""
+        return with_retries(lambda: self.client.refresh(refresh_token), self.retry)
+
+    def _still_valid_after(self, error: SessionError) -> Credentials | None:
+        """The credentials in use if ``error`` only spoiled an early renewal, else None."""
+        current = self._cached or self._unsaved
+        if not error.retryable or current is None or current.expires_in(self.clock()) <= 0:
+            return None
+        self.renewal_error = error
+        left = current.expires_in(self.clock())
+        message = (
+            f"Renewing early failed ({error}); the access token is still valid for {left:.0f} s, "
+            "so it was handed back. The next call tries again."
+        )
+        warnings.warn(RenewalWarning(message, error), stacklevel=3)
+        return current
 
     def _begin(self, credentials: Credentials) -> dict[str, Any]:
         if credentials.id_token is not None:

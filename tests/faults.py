@@ -1,6 +1,6 @@
 """FAULT INJECTION FOR TESTS ONLY: an httpx transport that fails on purpose.
 
-The real local tenant cannot produce these on demand: a 500, a connection dropped mid-request,
+The real local tenant cannot produce these on demand: a 500, a connection refused or dropped,
 a timeout, a 429 with ``Retry-After``, or a response lost after the tenant acted on the request.
 :class:`FaultyTransport` wraps any transport (a ``MockTransport`` or a real
 ``httpx.HTTPTransport``) and replaces the next matching requests with a fault; every other
@@ -57,6 +57,15 @@ def dropped_connection() -> Fault:
 
     def fault(request: httpx.Request, inner: httpx.BaseTransport) -> httpx.Response:
         raise httpx.RemoteProtocolError("injected fault: server disconnected", request=request)
+
+    return fault
+
+
+def refused() -> Fault:
+    """The connection is refused: the request provably never reached the tenant."""
+
+    def fault(request: httpx.Request, inner: httpx.BaseTransport) -> httpx.Response:
+        raise httpx.ConnectError("injected fault: connection refused", request=request)
 
     return fault
 
