@@ -7,7 +7,9 @@ bounded (``max_examples``). Properties, for any method, path, content type, body
 - a 4xx from the API is exactly ``{"error": str, "error_description": str}``, JSON
   (the ``/activate`` page answers HTML, as a browser expects);
 - a token never comes back for a wrong password, an unknown refresh token or device code;
-- ``/v2/logout`` never redirects anywhere but this machine.
+- ``/v2/logout`` never redirects anywhere but this machine;
+- ``/authorize`` never redirects anywhere but ``127.0.0.1`` or ``[::1]`` (no callback is
+  registered on this tenant), and never hands a code to an unchecked ``redirect_uri``.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ API_PATHS = [
     "/_teaching/users/ada@example.com/sessions",
     "/_teaching/users/ada@example.com/unblock",
 ]
-HTML_PATHS = ["/activate"]
+HTML_PATHS = ["/activate", "/authorize"]
 FIELDS = [
     "grant_type",
     "client_id",
@@ -312,3 +314,40 @@ def test_logout_never_redirects_off_this_machine(tenant, return_to: str) -> None
         assert "\\" not in location and "@" not in parts.netloc, location
         assert not any(c in location for c in "\t\r\n "), location
         assert parts.scheme in ("http", "https") and parts.hostname in LOCAL, location
+
+
+REDIRECTS = st.builds(
+    lambda scheme, pre, host, post: f"{scheme}{pre}{host}{post}",
+    st.sampled_from(
+        ["http://", "https://", "//", "http:/", "http:\\\\", "javascript:", "HTTP://", ""]
+    ),
+    st.sampled_from(["", "evil.example@", "evil.example\\@", "evil.example%40", "user:pw@"])
+    | st.text(st.sampled_from("@\\/.:%?#[]evil"), max_size=6),
+    st.sampled_from(["127.0.0.1", "localhost", "[::1]", "evil.example", "127.0.0.1.evil.example"]),
+    st.sampled_from(["", "/", ":8888/cb", "\\@evil.example", "@evil.example", "#@evil.example"])
+    | st.text(st.sampled_from("@\\/.:%?#evil\t0123456789"), max_size=8),
+)
+
+
+@example(redirect_uri="http://127.0.0.1:8888/cb")  # the one kind that is allowed
+@settings(FUZZ, max_examples=300)
+@given(redirect_uri=REDIRECTS)
+def test_authorize_never_redirects_off_this_machine(tenant, redirect_uri: str) -> None:
+    client, _ = tenant
+    params = {
+        "response_type": "code",
+        "client_id": CLIENT,
+        "redirect_uri": redirect_uri,
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "plain",  # refused: every allowed redirect carries an error
+        "state": "xyz",
+    }
+    response = client.get("/authorize", params=params)
+    assert response.status_code in (303, 400), response.status_code
+    if response.status_code == 303:
+        location = response.headers["location"]
+        parts = urlsplit(location)
+        assert location.startswith(redirect_uri + "?"), location
+        assert "\\" not in location and "@" not in parts.netloc, location
+        assert parts.scheme == "http" and parts.hostname in ("127.0.0.1", "::1"), location
+        assert "code=" not in location

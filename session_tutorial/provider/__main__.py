@@ -89,6 +89,20 @@ def _parser() -> argparse.ArgumentParser:
             help="base URL browsers use, e.g. behind jupyter-server-proxy",
         )
         s.add_argument(
+            "--redirect-uri",
+            action="append",
+            default=[],
+            metavar="URL",
+            help="an allowed callback URL of the app, matched exactly (repeatable); loopback "
+            "http://127.0.0.1:PORT/... and http://[::1]:PORT/... are always allowed",
+        )
+        s.add_argument(
+            "--no-loopback-confirmation",
+            action="store_true",
+            help="single sign-on answers loopback callbacks without asking the user first "
+            "(Auth0's opt-out of its confirmation for non-verifiable callbacks)",
+        )
+        s.add_argument(
             "--issuer",
             default=None,
             help="the URL clients use, e.g. http://TEACHER-IP:8941/ for a room "
@@ -129,6 +143,10 @@ def _server_args(args: argparse.Namespace) -> tuple[str, ...]:
         extra += ["--public-url", args.public_url]
     if args.issuer:
         extra += ["--issuer", args.issuer]
+    for uri in args.redirect_uri:
+        extra += ["--redirect-uri", uri]
+    if args.no_loopback_confirmation:
+        extra.append("--no-loopback-confirmation")
     return tuple(extra)
 
 
@@ -146,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
             access_token_ttl=args.access_token_ttl,
             teaching=not args.no_teaching,
             public_url=args.public_url,
+            redirect_uris=tuple(args.redirect_uri),
+            confirm_loopback=not args.no_loopback_confirmation,
         )
         serve(config, args.host, port)
         return 0

@@ -22,8 +22,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .config import TenantConfig
-from .endpoints import device, discovery, logout, revoke, signup, teaching, token, userinfo
+from .endpoints import (
+    authorize,
+    device,
+    discovery,
+    logout,
+    revoke,
+    signup,
+    teaching,
+    token,
+    userinfo,
+)
 from .errors import MethodNotAllowed, NotFound, OAuthError
+from .forms import FormGuard
 from .idp import IdentityProvider
 
 log = logging.getLogger("session_tutorial.provider")
@@ -75,6 +86,8 @@ def routes() -> list[Route]:
     return [
         Route("/.well-known/openid-configuration", discovery.openid_configuration),
         Route("/.well-known/jwks.json", discovery.jwks),
+        Route("/authorize", authorize.authorize, methods=["GET"]),
+        Route("/authorize", authorize.submit, methods=["POST"]),
         Route("/oauth/token", token.token, methods=["POST"]),
         Route("/oauth/device/code", device.device_code, methods=["POST"]),
         Route("/oauth/revoke", revoke.revoke, methods=["POST"]),
@@ -118,4 +131,5 @@ def create_app(
     )
     app.state.idp = provider
     app.state.admin_key = admin_key(config.data_dir)
+    app.state.forms = FormGuard(config.issuer, config.public_url)
     return app

@@ -53,6 +53,15 @@ class TenantConfig:
     max_failed_logins: int = 10  # Auth0's brute-force protection default
     teaching: bool = True  # the /_teaching controls; off imitates a real Auth0 tenant
     public_url: str | None = None  # where a browser reaches the tenant, if not the issuer
+    # The application's "Allowed Callback URLs", matched exactly; loopback callbacks
+    # (http://127.0.0.1:{any port}/..., http://[::1]:{any port}/...) need no entry (RFC 8252 7.3).
+    redirect_uris: tuple[str, ...] = ()
+    # Auth0's confirmation for non-verifiable (loopback) callbacks when single sign-on would
+    # otherwise answer without the user (docs: secure/security-guidance/
+    # measures-against-app-impersonation). On by default, as on new Auth0 tenants.
+    confirm_loopback: bool = True
+    authorization_code_ttl: int = 300  # seconds; RFC 6749 4.1.2 recommends at most 10 minutes
+    browser_session_lifetime: int = 7 * 24 * 3600  # the tenant's login session, Auth0's 7 days
 
     def __post_init__(self) -> None:
         if not self.issuer.endswith("/"):

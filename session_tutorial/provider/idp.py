@@ -12,11 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from . import keyfiles
+from .authcodes import AuthorizationCodes
+from .browser_sessions import BrowserSessions
 from .clock import TenantClock
 from .config import CLOCK_FILE, DEMO_USERS, TenantConfig
 from .device import DeviceCodes, DeviceGrant
 from .errors import InvalidGrant, InvalidRequest, UnknownClient
 from .keys import SigningKey, load_or_create
+from .redirects import Callback, classify
 from .refresh import Family, RefreshTokens
 from .storage import Database
 from .tokens import TokenMinter
@@ -25,7 +28,7 @@ from .users import User, Users
 SUPPORTED_SCOPES = ("openid", "profile", "email", "offline_access")
 
 
-def _grantable(scope: str | None) -> str:
+def grantable(scope: str | None) -> str:
     """Keep the scopes this tenant knows, in a stable order; Auth0 drops unknown ones too."""
     asked = (scope or "").split()
     return " ".join(s for s in SUPPORTED_SCOPES if s in asked)
@@ -55,6 +58,8 @@ class IdentityProvider:
         self.devices = DeviceCodes(
             self.db, ttl=config.device_code_ttl, interval=config.device_interval
         )
+        self.codes = AuthorizationCodes(self.db, ttl=config.authorization_code_ttl)
+        self.browser_sessions = BrowserSessions(self.db, lifetime=config.browser_session_lifetime)
         self.minter = TokenMinter(config, self.key)
         for email, password, name in DEMO_USERS:
             self.users.ensure(email, password, name, self.clock.now())
@@ -65,6 +70,10 @@ class IdentityProvider:
         if client_id != self.config.client_id:
             raise UnknownClient()
         return client_id
+
+    def check_redirect(self, redirect_uri: str | None) -> Callback | None:
+        """Whether the tenant may send a browser to ``redirect_uri``, and of which kind."""
+        return classify(redirect_uri or "", self.config.redirect_uris)
 
     # -- grants -------------------------------------------------------------------------------
     def password_grant(
@@ -79,7 +88,7 @@ class IdentityProvider:
         if realm is not None and realm != self.config.connection:
             raise InvalidRequest(f"Unknown realm: {realm}. Use {self.config.connection}.")
         user = self.users.authenticate(username, password)
-        return self._issue(user, _grantable(scope), audience, "password")
+        return self._issue(user, grantable(scope), audience, "password")
 
     def refresh_grant(self, token: str, scope: str | None) -> dict[str, Any]:
         """Exchange a refresh token for new tokens, rotating it (Auth0: Refresh Token Rotation)."""
@@ -96,9 +105,30 @@ class IdentityProvider:
         user = self._user(approved.user_id)
         return self._issue(user, approved.scope, approved.audience, "device_code")
 
+    def authorization_code_grant(
+        self, code: str, redirect_uri: str | None, verifier: str
+    ) -> dict[str, Any]:
+        """Exchange a code and its PKCE verifier for tokens (RFC 6749 4.1.3, RFC 7636 4.6)."""
+        grant = self.codes.redeem(
+            code, self.config.client_id, redirect_uri, verifier, self.clock.now()
+        )
+        user = self._user(grant.user_id)
+        claims: dict[str, Any] = {"auth_time": int(grant.auth_time)}
+        if grant.nonce is not None:
+            claims["nonce"] = grant.nonce  # OIDC Core 3.1.3.6: the client compares it
+        family = successor = None
+        if "offline_access" in grant.scope.split():
+            family, successor = self.refresh_tokens.start_family(
+                user.id, self.config.client_id, grant.scope, grant.audience, self.clock.now()
+            )
+            self.codes.attach_family(grant, family.id)
+        return self._response(
+            user, grant.scope, grant.audience, "authorization_code", family, successor, claims
+        )
+
     def start_device_login(self, scope: str | None, audience: str | None) -> DeviceGrant:
         return self.devices.issue(
-            self.config.client_id, _grantable(scope), audience, self.clock.now()
+            self.config.client_id, grantable(scope), audience, self.clock.now()
         )
 
     # -- helpers ------------------------------------------------------------------------------
@@ -124,6 +154,7 @@ class IdentityProvider:
         grant: str,
         family: Family | None,
         refresh_token: str | None,
+        id_claims: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         now = self.clock.now()
         body: dict[str, Any] = {
@@ -131,7 +162,7 @@ class IdentityProvider:
         }
         if "openid" in scope.split():
             sid = family.id if family else user.id
-            body["id_token"] = self.minter.id_token(user, now, sid, scope)
+            body["id_token"] = self.minter.id_token(user, now, sid, scope, id_claims)
         if refresh_token and "offline_access" in scope.split():
             body["refresh_token"] = refresh_token
         body.update(

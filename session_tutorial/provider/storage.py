@@ -1,7 +1,7 @@
-"""The tenant's state in SQLite: users, refresh-token families, device codes, its clock.
+"""The tenant's state in SQLite: users, tokens, codes, browser sessions, its clock.
 
 One connection guarded by a lock: the tenant is one process, and every write is short.
-Refresh tokens and device codes are stored as SHA-256 hashes, never in the clear.
+Tokens, codes and session cookies are stored as SHA-256 hashes, never in the clear.
 """
 
 from __future__ import annotations
@@ -33,6 +33,16 @@ CREATE TABLE IF NOT EXISTS device_codes (
     hash TEXT PRIMARY KEY, user_code TEXT UNIQUE NOT NULL, client_id TEXT NOT NULL,
     scope TEXT NOT NULL, audience TEXT, expires_at REAL NOT NULL, interval INTEGER NOT NULL,
     last_poll REAL, status TEXT NOT NULL DEFAULT 'pending', user_id TEXT
+);
+CREATE TABLE IF NOT EXISTS authorization_codes (
+    hash TEXT PRIMARY KEY, client_id TEXT NOT NULL, user_id TEXT NOT NULL,
+    redirect_uri TEXT NOT NULL, scope TEXT NOT NULL, audience TEXT, nonce TEXT,
+    code_challenge TEXT NOT NULL, auth_time REAL NOT NULL, expires_at REAL NOT NULL,
+    used_at REAL, family_id TEXT
+);
+CREATE TABLE IF NOT EXISTS browser_sessions (
+    hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, auth_time REAL NOT NULL,
+    expires_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """

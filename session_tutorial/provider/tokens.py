@@ -47,7 +47,10 @@ class TokenMinter:
             typ="at+jwt",  # RFC 9068: so that no client takes it for an ID token
         )
 
-    def id_token(self, user: User, now: float, sid: str, scope: str) -> str:
+    def id_token(
+        self, user: User, now: float, sid: str, scope: str, extra: dict[str, Any] | None = None
+    ) -> str:
+        """An ID token; ``extra`` adds claims such as ``nonce`` and ``auth_time`` (OIDC Core 2)."""
         claims: dict[str, Any] = {
             "iss": self._config.issuer,
             "sub": user.sub,
@@ -62,6 +65,7 @@ class TokenMinter:
             claims.update({k: profile[k] for k in ("name", "nickname", "updated_at")})
         if "email" in scopes:
             claims.update({k: profile[k] for k in ("email", "email_verified")})
+        claims.update(extra or {})
         return self._sign(claims)
 
     def verify_access_token(self, token: str, now: float) -> dict[str, Any]:

@@ -23,12 +23,16 @@ async def openid_configuration(request: Request) -> JSONResponse:
             "jwks_uri": iss + ".well-known/jwks.json",
             "registration_endpoint": iss + "dbconnections/signup",
             "grant_types_supported": [
+                "authorization_code",
                 "password",
                 "http://auth0.com/oauth/grant-type/password-realm",
                 "refresh_token",
                 "urn:ietf:params:oauth:grant-type:device_code",
             ],
-            "response_types_supported": [],
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "code_challenge_methods_supported": ["S256"],
+            "prompt_values_supported": ["none", "login"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "scopes_supported": ["openid", "profile", "email", "offline_access"],
@@ -45,6 +49,8 @@ async def openid_configuration(request: Request) -> JSONResponse:
                 "email_verified",
                 "updated_at",
                 "sid",
+                "nonce",
+                "auth_time",
             ],
         }
     )

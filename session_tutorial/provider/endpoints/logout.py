@@ -1,4 +1,8 @@
-"""GET /v2/logout: end the browser session at the tenant (Auth0: Logout)."""
+"""GET /v2/logout: end the browser session at the tenant (Auth0: Logout).
+
+The tenant's login-session cookie is deleted (and the session with it), so the next
+``/authorize`` asks for the password again.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
+from ..browser_sessions import COOKIE
 from ..errors import InvalidRequest
+from ..forms import PAGE_HEADERS
 from ..idp import IdentityProvider
 
 _LOCAL_AUTHORITY = re.compile(r"(localhost|127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?")
@@ -20,17 +26,22 @@ async def logout(request: Request) -> Response:
     if client_id is not None:
         idp.check_client(client_id)
     return_to = request.query_params.get("returnTo")
-    if not return_to:
-        return PlainTextResponse("OK")
-    # Auth0 only redirects to the app's "Allowed Logout URLs"; the local tenant allows the
-    # machine's own addresses, so it can never be used to bounce someone to another site.
-    if not _allowed(return_to):
+    if return_to and not _allowed(return_to):
         raise InvalidRequest(
             "returnTo must be an allowed logout URL (http://localhost or http://127.0.0.1)."
         )
-    return RedirectResponse(return_to, status_code=302)
+    idp.browser_sessions.end(request.cookies.get(COOKIE))
+    response: Response = (
+        RedirectResponse(return_to, status_code=302, headers=PAGE_HEADERS)
+        if return_to
+        else PlainTextResponse("OK", headers=PAGE_HEADERS)
+    )
+    response.delete_cookie(COOKIE, path="/")
+    return response
 
 
+# Auth0 only redirects to the app's "Allowed Logout URLs"; the local tenant allows the
+# machine's own addresses, so it can never be used to bounce someone to another site.
 def _allowed(return_to: str) -> bool:
     """An http(s) URL on this machine that every URL parser reads the same way."""
     # Browsers read a backslash as "/" and an "@" in the authority as the end of credentials,

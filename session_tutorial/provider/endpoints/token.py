@@ -25,6 +25,9 @@ def _grant(idp: IdentityProvider, p: Params) -> dict[str, object]:
         return idp.password_grant(username, password, p.get("scope"), p.get("audience"), realm)
     if grant_type == "refresh_token":
         return idp.refresh_grant(p.require("refresh_token")[0], p.get("scope"))
+    if grant_type == "authorization_code":
+        code, verifier = p.require("code", "code_verifier")
+        return idp.authorization_code_grant(code, p.get("redirect_uri"), verifier)
     if grant_type == DEVICE_CODE:
         return idp.device_grant(p.require("device_code")[0])
     raise UnsupportedGrantType(f"Unsupported grant type: {grant_type}")

@@ -1,0 +1,138 @@
+"""A browser played by code, for unattended runs: it signs in on the tenant's real login page.
+
+Notebooks run by nbval or CI have nobody to type a password into the tenant's page, so this
+plays that person, over real HTTP, as ``Tutorial.approve_device_login`` does for the device
+flow: it keeps the tenant's cookies (its login session), reads the page's form with its hidden
+fields and CSRF token, presses a button, and follows the redirect to the app's callback.
+
+>>> browser = ScriptedBrowser()  # doctest: +SKIP
+>>> page = browser.open(authorize_url)  # doctest: +SKIP
+>>> page.shows_password_field  # doctest: +SKIP
+True
+>>> browser.press(page, "login", username=email, password=password).status  # doctest: +SKIP
+200
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+
+class _Forms(HTMLParser):
+    """The first form's action and hidden fields, and the page's buttons and title."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.hidden: dict[str, str] = {}
+        self.buttons: set[str] = set()
+        self.inputs: set[str] = set()
+        self.title = ""
+        self._in_h1 = False
+        self._forms = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self._forms += 1
+            if self._forms == 1:
+                self.action = a.get("action", "")
+        elif tag == "input" and self._forms == 1:
+            if a.get("type") == "hidden":
+                self.hidden[a.get("name", "")] = a.get("value", "")
+            else:
+                self.inputs.add(a.get("name", ""))
+        elif tag == "button" and a.get("name") == "action":
+            self.buttons.add(a.get("value", ""))
+        elif tag == "h1":
+            self._in_h1 = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "h1":
+            self._in_h1 = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_h1:
+            self.title += data
+
+
+@dataclass
+class Page:
+    """What the browser shows after one request (or the redirect it was told to follow)."""
+
+    url: str
+    status: int
+    text: str
+    location: str | None = None  # where a redirect points, made absolute
+    title: str = ""
+    action: str | None = None
+    hidden: dict[str, str] = field(default_factory=dict)
+    buttons: set[str] = field(default_factory=set)
+    inputs: set[str] = field(default_factory=set)
+
+    @property
+    def shows_password_field(self) -> bool:
+        return "password" in self.inputs
+
+
+class ScriptedBrowser:
+    """Keeps cookies like a browser; opens pages, presses buttons, follows one redirect."""
+
+    def __init__(self, *, timeout: float = 10.0, http: httpx.Client | None = None) -> None:
+        self.http = http or httpx.Client(timeout=timeout)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> ScriptedBrowser:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def open(self, url: str) -> Page:
+        """GET ``url`` as a top-level navigation."""
+        response = self.http.get(url, headers={"Sec-Fetch-Site": "none"}, follow_redirects=False)
+        return self._page(response)
+
+    def press(self, page: Page, action: str, **fields: str) -> Page:
+        """Submit the page's form with the button ``action`` and ``fields`` typed in."""
+        if page.action is None:
+            raise ValueError(f"The page {page.title!r} has no form.")
+        parts = urlsplit(page.url)
+        response = self.http.post(
+            urljoin(page.url, page.action),
+            data={**page.hidden, **fields, "action": action},
+            headers={"Origin": f"{parts.scheme}://{parts.netloc}", "Sec-Fetch-Site": "same-origin"},
+            follow_redirects=False,
+        )
+        return self._page(response)
+
+    def follow(self, page: Page) -> Page:
+        """Follow the page's redirect, as a browser would (to the app's callback, say)."""
+        if page.location is None:
+            raise ValueError(f"The page {page.title!r} does not redirect.")
+        return self.open(page.location)
+
+    @staticmethod
+    def _page(response: httpx.Response) -> Page:
+        url = str(response.url)
+        location = response.headers.get("location")
+        parsed = _Forms()
+        if "html" in response.headers.get("content-type", ""):
+            parsed.feed(response.text)
+        return Page(
+            url=url,
+            status=response.status_code,
+            text=response.text,
+            location=urljoin(url, location) if location else None,
+            title=parsed.title.strip(),
+            action=parsed.action,
+            hidden=parsed.hidden,
+            buttons=parsed.buttons,
+            inputs=parsed.inputs,
+        )
