@@ -27,7 +27,7 @@ from session_tutorial.errors import (
     StoreWarning,
     TokenVerificationFailed,
 )
-from session_tutorial.idtoken import JwksCache, verify_id_token
+from session_tutorial.idtoken import JwksCache, inspect_token, verify_id_token
 from session_tutorial.retry import RetryPolicy, with_retries
 from session_tutorial.singleflight import SingleFlight
 from session_tutorial.store import CredentialStore, Store
@@ -259,6 +259,28 @@ class SessionManager:
                 "renew. Use a smaller min_ttl."
             )
         return fresh
+
+    def ends_if_unused(self) -> float | None:
+        """When the tenant ends this session if nothing renews it: a time on ``self.clock``.
+
+        The last exchange (the saved ID token's ``iat``: each renewal brings a new one) plus
+        the tenant's inactivity lifetime (``Tenant.refresh_token_idle_lifetime``). None when
+        signed out or either is unknown. No HTTP; the ID token is read, not verified (it is
+        for display: the tenant decides at the next renewal).
+        """
+        idle = self.tenant.refresh_token_idle_lifetime
+        current = self._current()
+        if idle is None or current is None or current.refresh_token is None:
+            return None
+        if current.id_token is None:
+            return None
+        try:
+            issued = inspect_token(current.id_token).claims.get("iat")
+        except TokenVerificationFailed:
+            return None
+        if isinstance(issued, bool) or not isinstance(issued, (int, float)):
+            return None
+        return float(issued) + idle
 
     # -- resilience: retries, and the still-valid token after a failed early renewal ---------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -39,6 +40,11 @@ class Tenant:
     scope: str = DEFAULT_SCOPE
     #: Allow plain http to another machine: only for a workshop's shared tenant on a LAN.
     allow_insecure_http: bool = False
+    #: Seconds an unused session lasts: the tenant's refresh-token inactivity lifetime (Auth0
+    #: dashboard: Refresh Token Expiration > Inactivity Lifetime). The API does not say it, so
+    #: it is configured (``AUTH0_REFRESH_TOKEN_IDLE_LIFETIME``); the local tenant publishes its
+    #: own. None: unknown.
+    refresh_token_idle_lifetime: float | None = field(default=None, compare=False)
     #: The clock to read this tenant's tokens by: real time, except for the local tenant,
     #: whose clock a teacher can move forward (``Tenant.local()`` follows it).
     clock: Callable[[], float] = field(default=time.time, compare=False, repr=False)
@@ -146,6 +152,7 @@ class Tenant:
             connection=env.get("AUTH0_CONNECTION") or DEFAULT_CONNECTION,
             audience=env.get("AUTH0_AUDIENCE") or None,
             allow_insecure_http=env.get("AUTH0_ALLOW_HTTP") == "1",
+            refresh_token_idle_lifetime=_seconds(env, "AUTH0_REFRESH_TOKEN_IDLE_LIFETIME"),
         )
 
     @classmethod
@@ -159,7 +166,31 @@ class Tenant:
         from session_tutorial.provider.background import ensure_running
         from session_tutorial.provider.config import default_data_dir
         from session_tutorial.provider.control import SyncedClock
+        from session_tutorial.provider.server import STATE_FILE
 
         data_dir = default_data_dir()
         url = ensure_running(data_dir)
-        return cls(domain=url, client_id=client_id, clock=SyncedClock.following(data_dir))
+        try:
+            idle = json.loads((data_dir / STATE_FILE).read_text())["refresh_token_idle_lifetime"]
+        except (OSError, ValueError, KeyError, TypeError):
+            idle = None  # a tenant of an earlier version, or one stopping right now
+        return cls(
+            domain=url,
+            client_id=client_id,
+            clock=SyncedClock.following(data_dir),
+            refresh_token_idle_lifetime=float(idle) if isinstance(idle, (int, float)) else None,
+        )
+
+
+def _seconds(env: Mapping[str, str], name: str) -> float | None:
+    """A number of seconds from the environment, None when unset; ValueError when not one."""
+    value = env.get(name)
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0 or seconds == float("inf"):
+        raise ValueError(f"{name} must be a number of seconds, e.g. 1296000 for 15 days: {value!r}")
+    return seconds

@@ -499,3 +499,38 @@ def test_the_verification_link_goes_to_the_browser_unchanged():
 def _tokens(manager: SessionManager) -> tuple[str | None, ...]:
     credentials = manager.credentials()
     return credentials.access_token, credentials.id_token, credentials.refresh_token
+
+
+def test_the_session_app_shows_when_an_unused_session_ends(local_tenant, tmp_path):
+    tenant = Tenant.local()  # reads the inactivity lifetime the running tenant publishes
+    assert tenant.base_url == local_tenant.url
+    assert tenant.refresh_token_idle_lifetime == 15 * 24 * 3600  # Auth0's default
+    with SessionManager(tenant, MemoryStore(), lock_dir=tmp_path) as manager:
+        manager.login(ADA, PASSWORD)
+        app = SessionApp(manager)
+        assert "If unused, the session ends in about <b>15 d</b>" in app.countdown.value
+        local_tenant.advance_clock(2 * 24 * 3600)  # two days unused...
+        app.tick()
+        assert "the session ends in about <b>13 d</b>" in app.countdown.value
+        app.refresh()  # ...then a renewal starts the inactivity lifetime again
+        assert "the session ends in about <b>15 d</b>" in app.countdown.value
+        local_tenant.advance_clock(16 * 24 * 3600)
+        app.tick()
+        assert "Unused for too long" in app.countdown.value
+        assert app.refresh() is None  # the tenant agrees: the family ended
+        assert "rejected" in app.status.value
+
+
+def test_a_tenant_that_does_not_publish_its_inactivity_lifetime_shows_no_end(signed_in):
+    app = SessionApp(signed_in)  # Tenant(url, client_id): nothing configured
+    assert "If unused" not in app.countdown.value and signed_in.ends_if_unused() is None
+
+
+def test_the_inactivity_lifetime_can_be_configured_for_your_tenant():
+    env = {"AUTH0_DOMAIN": "x.auth0.com", "AUTH0_CLIENT_ID": "abc"}
+    tenant = Tenant.from_env({**env, "AUTH0_REFRESH_TOKEN_IDLE_LIFETIME": "86400"})
+    assert tenant.refresh_token_idle_lifetime == 86400
+    with pytest.raises(ValueError, match="number of seconds"):
+        Tenant.from_env({**env, "AUTH0_REFRESH_TOKEN_IDLE_LIFETIME": "a fortnight"})
+    with pytest.raises(ValueError, match="number of seconds"):
+        Tenant.from_env({**env, "AUTH0_REFRESH_TOKEN_IDLE_LIFETIME": "nan"})

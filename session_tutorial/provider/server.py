@@ -50,6 +50,10 @@ def serve(config: TenantConfig, host: str, port: int, *, record: bool = True) ->
                 "port": port,
                 "teaching": config.teaching,
                 "started_at": time.time(),
+                # What a client cannot learn from Auth0's API, published for this machine's
+                # clients (Tenant.local()): how long an unused session lasts.
+                "refresh_token_idle_lifetime": config.refresh_token_idle_lifetime,
+                "refresh_token_lifetime": config.refresh_token_lifetime,
             },
         )
     server = uvicorn.Server(

@@ -164,7 +164,7 @@ class SessionApp(widgets.VBox):
         else:
             line = f"Access token <b>expired {duration(-left)} ago</b>: press Refresh"
         renew = "a refresh token is stored" if credentials.refresh_token else "no refresh token"
-        self.countdown.value = f"⏱ {line} ({renew})."
+        self.countdown.value = f"⏱ {line} ({renew})." + _idle_line(self.manager, self.clock())
         self.refresh_button.disabled = credentials.refresh_token is None
         self.sign_out_button.disabled = False
 
@@ -188,3 +188,16 @@ def _who(user: dict[str, Any] | None, credentials: Credentials) -> tuple[str, st
             claims = {}
     name = str(claims.get("name") or claims.get("email") or "an unknown user")
     return name, str(claims.get("email") or "")
+
+
+def _idle_line(manager: SessionManager, now: float) -> str:
+    """When the session ends if unused (the tenant's inactivity lifetime), as a second line."""
+    ends = manager.ends_if_unused()
+    if ends is None:
+        return ""
+    if ends <= now:
+        return "<br>⌛ Unused for too long: the tenant has ended this session; sign in again."
+    return (
+        f"<br>⌛ If unused, the session ends in about <b>{rough_duration(ends - now)}</b> "
+        "(the tenant's inactivity lifetime; each renewal starts it again)."
+    )
