@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from session_tutorial.browser_login import BrowserLogin
+from session_tutorial.callback import CallbackReceiver
 from session_tutorial.client import AuthClient, DeviceLogin
 from session_tutorial.credentials import Credentials, redact
 from session_tutorial.errors import (
@@ -14,6 +16,9 @@ from session_tutorial.errors import (
     AccessTokenRejected,
     AccountBlocked,
     AuthError,
+    AuthorizationCodeRejected,
+    BrowserSignInError,
+    CallbackUnavailable,
     CorruptEntry,
     DeviceCodeExpired,
     KeychainUnavailable,
@@ -26,6 +31,8 @@ from session_tutorial.errors import (
     RenewalWarning,
     ServerError,
     SessionError,
+    SignInCancelled,
+    SignInTimedOut,
     StoreError,
     StoreWarning,
     TokenVerificationFailed,
@@ -33,6 +40,7 @@ from session_tutorial.errors import (
     WrongCredentials,
 )
 from session_tutorial.idtoken import JwksCache, TokenView, inspect_token, verify_id_token
+from session_tutorial.pkce import AuthorizationRequest
 from session_tutorial.retry import RetryPolicy
 from session_tutorial.session import SessionManager
 from session_tutorial.store import CredentialStore, MemoryStore, Store
@@ -59,6 +67,12 @@ __all__ = [
     "AccountBlocked",
     "AuthClient",
     "AuthError",
+    "AuthorizationCodeRejected",
+    "AuthorizationRequest",
+    "BrowserLogin",
+    "BrowserSignInError",
+    "CallbackReceiver",
+    "CallbackUnavailable",
     "CorruptEntry",
     "CredentialStore",
     "Credentials",
@@ -82,6 +96,8 @@ __all__ = [
     "SessionApp",
     "SessionError",
     "SessionManager",
+    "SignInCancelled",
+    "SignInTimedOut",
     "Store",
     "StoreError",
     "StoreWarning",

@@ -10,7 +10,7 @@ import email.utils
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode
 
 import httpx
@@ -32,12 +32,16 @@ from session_tutorial.errors import (
 )
 from session_tutorial.tenant import Tenant
 
+if TYPE_CHECKING:
+    from session_tutorial.idtoken import JwksCache
+    from session_tutorial.pkce import AuthorizationRequest
+
 PASSWORD_REALM_GRANT = "http://auth0.com/oauth/grant-type/password-realm"
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 SLOW_DOWN_STEP = 5.0  # RFC 8628 section 3.5: add 5 seconds to the interval on slow_down
 
 Clock = Callable[[], float]
-During = Literal["login", "refresh", "device", "userinfo", "revoke", "jwks"]
+During = Literal["login", "refresh", "device", "code", "userinfo", "revoke", "jwks"]
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,20 @@ class AuthClient:
             if exc.error == "authorization_pending":
                 return None
             raise
+
+    def authorization_request(self, redirect_uri: str, **options: Any) -> AuthorizationRequest:
+        """A new ``/authorize`` URL with a fresh verifier, state and nonce (see ``pkce``)."""
+        from session_tutorial.pkce import authorization_request
+
+        return authorization_request(self.tenant, redirect_uri, **options)
+
+    def exchange_code(
+        self, request: AuthorizationRequest, code: str, *, jwks: JwksCache | None = None
+    ) -> Credentials:
+        """Trade a callback's code for tokens with the request's verifier; the nonce is checked."""
+        from session_tutorial.pkce import exchange_code
+
+        return exchange_code(self, request, code, jwks=jwks)
 
     def userinfo(self, access_token: str) -> dict[str, Any]:
         """The user's profile (``sub``, ``name``, ``email``...) from ``GET /userinfo``."""

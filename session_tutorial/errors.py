@@ -7,6 +7,8 @@
     │   ├── WrongCredentials      wrong email or password (invalid_grant on login)
     │   ├── AccountBlocked        too many failed logins (too_many_attempts), or blocked by an admin
     │   ├── AccessDenied          access_denied: Deny pressed on a device login (or unknown client)
+    │   │   └── SignInCancelled   Cancel pressed on the tenant's login page (browser sign-in)
+    │   ├── AuthorizationCodeRejected  invalid_grant on a code: used, expired, wrong verifier
     │   ├── RefreshTokenRejected  invalid_grant on refresh: revoked, rotated away, or expired
     │   ├── RateLimited           429 too_many_requests / slow_down (has .retry_after)
     │   ├── ServerError           5xx from the tenant
@@ -14,6 +16,9 @@
     │   ├── DeviceCodeExpired     expired_token: the device login took too long
     │   └── UnexpectedResponse    an answer that is not the Authentication API's shape
     ├── NetworkError              no answer: refused, reset, timed out, DNS
+    ├── BrowserSignInError        the browser sign-in did not come back
+    │   ├── SignInTimedOut        no callback arrived in time (closed tab, error page, lost link)
+    │   └── CallbackUnavailable   the loopback callback port cannot be listened on
     ├── TokenVerificationFailed   an ID token failed a signature or claim check
     ├── NoCredentials             nothing is stored: the user is signed out
     ├── NoRefreshToken            the access token expired and there is no way to renew it
@@ -78,6 +83,26 @@ class AccountBlocked(AuthError):
 
 class AccessDenied(AuthError):
     """The user refused the request (a device login was denied)."""
+
+
+class SignInCancelled(AccessDenied):
+    """The user cancelled the browser sign-in on the tenant's page (``access_denied``)."""
+
+
+class AuthorizationCodeRejected(AuthError):
+    """The tenant refused the authorization code: used, expired, another verifier or redirect."""
+
+
+class BrowserSignInError(SessionError):
+    """The browser sign-in did not complete; nothing was saved."""
+
+
+class SignInTimedOut(BrowserSignInError):
+    """No callback came back from the browser in time: start the sign-in again."""
+
+
+class CallbackUnavailable(BrowserSignInError):
+    """The callback receiver cannot listen on its port (another program holds it)."""
 
 
 class RefreshTokenRejected(AuthError):

@@ -136,3 +136,65 @@ class ScriptedBrowser:
             buttons=parsed.buttons,
             inputs=parsed.inputs,
         )
+
+
+@dataclass(frozen=True)
+class Visit:
+    """What the played person saw and did on the tenant's pages, and where the tab ended."""
+
+    steps: tuple[str, ...]
+    final: Page
+
+    @property
+    def asked_for_password(self) -> bool:
+        return any("password" in step for step in self.steps)
+
+    def __repr__(self) -> str:
+        return "\n".join(self.steps)
+
+
+def play_sign_in(
+    browser: ScriptedBrowser, url: str, email: str, password: str, *, cancel: bool = False
+) -> Visit:
+    """Sign in on the tenant's page at ``url`` as a person would, and follow it to the app.
+
+    Types the password when the page asks for it, presses "Continue" when it asks "Continue
+    as ...?", or Cancel when ``cancel``; then follows the redirect to the app's callback and
+    reads what the tab says there.
+    """
+    steps: list[str] = []
+    page = browser.open(url)
+    for _ in range(3):  # login page, maybe one wrong turn, then the redirect
+        if page.location is not None:
+            break
+        if page.action is None:
+            steps.append(f"The tenant's page says: {page.title}.")
+            return Visit(tuple(steps), page)
+        if cancel:
+            steps.append(f'The tenant\'s page "{page.title}": pressed Cancel.')
+            page = browser.press(page, "cancel")
+        elif page.shows_password_field:
+            steps.append(f'The tenant\'s page "{page.title}" asked for email and password: typed.')
+            page = browser.press(page, "login", username=email, password=password)
+        elif "continue" in page.buttons:
+            steps.append(f'The tenant\'s page asked "{page.title}": pressed Continue.')
+            page = browser.press(page, "continue")
+        else:
+            break
+    if page.location is None:
+        steps.append(f"The tenant's page stayed on: {page.title}.")
+        return Visit(tuple(steps), page)
+    tab = browser.follow(page)
+    said = tab.title + (f": {_paragraph(tab.text)}" if _paragraph(tab.text) else "")
+    steps.append(f"Back at the app, the tab says: {said}")
+    return Visit(tuple(steps), tab)
+
+
+def _paragraph(html: str) -> str:
+    start = html.find("<p>")
+    end = html.find("</p>", start)
+    if start < 0 or end < 0:
+        return ""
+    from html import unescape
+
+    return unescape(html[start + 3 : end])

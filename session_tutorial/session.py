@@ -10,7 +10,7 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from session_tutorial.client import AuthClient, DeviceLogin
 from session_tutorial.credentials import Credentials
@@ -103,6 +103,40 @@ class SessionManager:
     def login(self, username: str, password: str) -> dict[str, Any]:
         """Sign in with email and password, save the credentials, return the user's profile."""
         return self._begin(self.client.login(username, password))
+
+    def login_with_browser(
+        self,
+        *,
+        open_browser: Callable[[str], object] | None = None,
+        timeout: float = 300.0,
+        port: int = 0,
+        prompt: Literal["login", "none"] | None = None,
+        screen_hint: Literal["signup"] | None = None,
+        login_hint: str | None = None,
+    ) -> dict[str, Any]:
+        """Sign in on the tenant's page in the browser (Authorization Code + PKCE), then save.
+
+        >>> session.login_with_browser()["name"]  # opens the browser  # doctest: +SKIP
+        'Ada Lovelace'
+
+        ``open_browser(url)`` shows the link (default: the system browser, or the link
+        printed when there is none); ``port`` fixes the loopback callback's port (0: a free
+        one; a real Auth0 tenant needs http://127.0.0.1:PORT/callback in its Allowed Callback
+        URLs). Raises ``SignInCancelled`` (Cancel on the page), ``SignInTimedOut`` (no callback
+        within ``timeout`` s), ``AuthorizationCodeRejected``, ``TokenVerificationFailed`` (a
+        nonce that does not match) or ``CallbackUnavailable``; nothing is saved then.
+        """
+        from session_tutorial.browser_login import login_with_browser
+
+        return login_with_browser(
+            self,
+            open_browser=open_browser,
+            timeout=timeout,
+            port=port,
+            prompt=prompt,
+            screen_hint=screen_hint,
+            login_hint=login_hint,
+        )
 
     def start_device_login(self) -> DeviceLogin:
         """Start a device login: show its ``user_code`` and ``verification_uri`` to the user."""

@@ -27,6 +27,7 @@ import httpx
 from session_tutorial import status
 from session_tutorial.credentials import Credentials, redact
 from session_tutorial.provider.config import DEMO_USERS
+from session_tutorial.scripted_browser import ScriptedBrowser, play_sign_in
 from session_tutorial.session import SessionManager
 from session_tutorial.status import Status
 from session_tutorial.store import CredentialStore, Store
@@ -67,6 +68,7 @@ class Tutorial:
     control: Any = field(default=None, repr=False)  # TenantControl, on the local tenant only
     session: SessionManager = field(init=False, repr=False)
     _others: list[SessionManager] = field(default_factory=list, init=False, repr=False)
+    _browser: ScriptedBrowser | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.session = self.next_launch()
@@ -76,6 +78,9 @@ class Tutorial:
         for manager in [self.session, *self._others]:
             manager.close()
         self._others.clear()
+        if self._browser is not None:
+            self._browser.close()
+            self._browser = None
 
     @classmethod
     def start(cls, store: Store | None = None) -> Tutorial:
@@ -173,6 +178,46 @@ class Tutorial:
             )
         self.control.revoke_user(email)
         return Note(f"An admin revoked every session of {email}.")
+
+    @property
+    def browser(self) -> ScriptedBrowser:
+        """The learner's browser, played by code: it keeps the tenant's cookies between cells."""
+        if self._browser is None:
+            self._browser = ScriptedBrowser()
+        return self._browser
+
+    def sign_in_on_tenant_page(
+        self, url: str | None, who: str = "ada", cancel: bool = False
+    ) -> Note:
+        """Play the person at the browser: sign in on the tenant's page (or press Cancel).
+
+        Unattended runs (nbval, CI) use it where a learner clicks; a learner can do either.
+        """
+        if not self.is_local:
+            return Note("Skipped: sign in on the page yourself; on a real tenant only you can.")
+        if not url:
+            return Note("There is no sign-in link yet: press Sign in with the browser first.")
+        try:
+            visit = play_sign_in(self.browser, url, *self.demo_user(who), cancel=cancel)
+        except httpx.HTTPError as exc:
+            return Note(f"The browser could not load the page ({type(exc).__name__}).")
+        return Note(repr(visit))
+
+    def open_tenant_page(self, url: str) -> Note:
+        """Open ``url`` in the played browser and say what the tenant's page asks for."""
+        page = self.browser.open(url)
+        if page.location is not None:
+            return Note("The tenant answered at once, without a page (single sign-on).")
+        asks = "email and password" if page.shows_password_field else "no password"
+        return Note(f'The tenant\'s page "{page.title}" asks for {asks}.')
+
+    def sign_out_of_browser(self, logout_url: str) -> Note:
+        """Send the played browser to ``/v2/logout``: the tenant's login session ends."""
+        page = self.browser.open(logout_url)
+        ended = "st_session" not in self.browser.http.cookies
+        where = f", then back to {page.location}" if page.location else ""
+        state = "ended" if ended else "still there"
+        return Note(f"The browser went to the tenant's /v2/logout{where}; its session is {state}.")
 
     def approve_device_login(self, user_code: str | None, who: str = "ada") -> Note:
         """Play the person with the phone: sign in on the tenant's page and approve the code."""
