@@ -65,10 +65,13 @@ pytestmark = [
 
 # JupyterLab user settings for the test: binder/overrides.json (no news toast, no update check,
 # as learners get on Binder), plus no autosave and no cell virtualisation, so every output is in
-# the page and nothing is written back while the browser drives the notebooks.
+# the page and nothing is written back unless the test saves. "Save Widget State
+# Automatically" is on: a saved notebook then keeps every widget's state, and the test checks
+# that no password is part of it.
 TEST_SETTINGS = {
     "@jupyterlab/docmanager-extension:plugin": {"autosave": False},
     "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
+    "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": True},
 }
 
 
@@ -96,6 +99,7 @@ class Lab:
         running = background.status(Path(env["SESSION_TUTORIAL_TENANT_DIR"]))
         assert running is not None, "start the tenant first"
         self.tenant_url = running.url
+        self.env = env
         self.lines: list[str] = []
         self.root = home / "notebooks"
         shutil.copytree(ROOT / "notebooks", self.root)
@@ -337,6 +341,40 @@ def run_all(page, panel, expected: str) -> None:
     ran(panel, expected)
 
 
+def save_notebook(page, path: Path) -> str:
+    """Save the open notebook as a learner does (Ctrl+S); the widget state it wrote, as text."""
+    before = path.stat().st_mtime_ns
+    page.keyboard.press("Control+s")
+    deadline = time.monotonic() + STEP / 1000
+    while True:  # the server writes the file: poll it until it is new and whole, bounded
+        assert time.monotonic() < deadline, f"{path.name} was not saved"
+        if path.stat().st_mtime_ns != before:
+            with contextlib.suppress(ValueError):
+                saved = json.loads(path.read_text())
+                return json.dumps(saved["metadata"].get("widgets", {}))
+        time.sleep(0.05)
+
+
+def run_below(page, cell, source: str) -> None:
+    """Add a cell below ``cell``, type ``source`` into it and run it, as a learner does."""
+    cell.locator(".jp-InputPrompt").click()  # select the cell
+    page.keyboard.press("Escape")  # command mode
+    page.keyboard.press("b")  # a new cell below it
+    page.keyboard.press("Enter")  # edit it
+    page.keyboard.type(source)
+    page.keyboard.press("Shift+Enter")
+
+
+def families(lab: Lab) -> int:
+    """How many refresh-token families (sign-ins) the tenant holds for Ada."""
+    from session_tutorial.provider.app import admin_key
+    from session_tutorial.provider.control import TenantControl
+
+    data_dir = Path(lab.env["SESSION_TUTORIAL_TENANT_DIR"])
+    control = TenantControl(lab.tenant_url, admin_key(data_dir), data_dir=data_dir)
+    return len(control.sessions(EMAIL))
+
+
 def test_a_learner_signs_in_restores_uses_the_device_flow_and_signs_out(page, lab: Lab) -> None:
     from playwright.sync_api import expect
 
@@ -361,9 +399,25 @@ def test_a_learner_signs_in_restores_uses_the_device_flow_and_signs_out(page, la
         form.locator(".st-login-button").click()
         expect(status).to_contain_text("Wrong email or password")  # the button drives the status
         password.fill(PASSWORD)
-        form.locator(".st-login-button").click()
+        # Typed, not submitted, and the notebook saved with its widget state: no password in it.
+        saved = save_notebook(page, lab.root / "01-save-the-token.ipynb")
+        assert "application/vnd.jupyter.widget-state+json" in saved  # the setting is on
+        assert PASSWORD not in saved, "the typed password is in the saved widget state"
+        before = families(lab)
+        form.locator(".st-login-button").dblclick()  # a double click signs in once
         expect(status).to_contain_text(f"Signed in as {NAME} ({EMAIL})")
         expect(password).to_have_value("")  # the password is never kept in the widget
+        expect(form.locator(".st-login-button")).to_be_enabled()
+        # A cell run now runs after both clicks (the kernel takes its messages in order).
+        run_below(
+            page,
+            nb01.locator(".jp-CodeCell", has=page.locator(".st-login")).first,
+            "print(repr(form))",
+        )
+        ran(nb01, f"LoginForm(signed in as {NAME})")
+        expect(status).to_contain_text(f"Signed in as {NAME} ({EMAIL})")  # not replaced
+        assert families(lab) == before + 1, "a double click started two sign-ins"
+        assert PASSWORD not in save_notebook(page, lab.root / "01-save-the-token.ipynb")
         to_top(nb01.locator(".jp-Cell", has=page.locator(".st-login")).first)
         signed_in = shot(page, "1-signed-in")
         if os.environ.get(UPDATE_IMAGE) == "1" or not README_IMAGE.exists():
@@ -376,6 +430,11 @@ def test_a_learner_signs_in_restores_uses_the_device_flow_and_signs_out(page, la
         page.locator(".jp-Dialog-button", has_text="Restart").click()
         lab.wait_for_log("Kernel restarted", after=logged)
         kernel_idle(nb01)
+        # The form belongs to the old kernel: it says so and takes no more clicks.
+        expect(form.locator(".st-stale-note")).to_contain_text("kernel that was restarted")
+        expect(form.locator(".st-login-button")).to_be_disabled()
+        to_top(nb01.locator(".jp-Cell", has=page.locator(".st-login")).first)
+        shot(page, "1b-stale-after-restart")
         nb02 = open_notebook(page, "02-restore-the-session.ipynb")
         run_all(page, nb02, "Nothing is stored: the user is signed out.")
         card = nb02.locator(".st-profile-card")
@@ -393,12 +452,7 @@ def test_a_learner_signs_in_restores_uses_the_device_flow_and_signs_out(page, la
         nb05.locator(".jp-OutputArea-output").first.wait_for(state="detached")
         menu(page, "Run", "Run All Above Selected Cell")  # ... and run every cell above it
         ran(nb05, "Waiting for approval")
-        device_cell.locator(".jp-InputPrompt").click()  # select the widget's cell
-        page.keyboard.press("Escape")  # command mode
-        page.keyboard.press("b")  # a new cell below it
-        page.keyboard.press("Enter")  # edit it
-        page.keyboard.type("device.start()")  # poll in the background
-        page.keyboard.press("Shift+Enter")
+        run_below(page, device_cell, "device.start()")  # poll in the background
         device = nb05.locator(".st-device-login").first
         code = device.locator(".st-device-code").inner_text().split()[-1]
         link = device.locator(".st-device-link a")

@@ -40,6 +40,7 @@ from session_tutorial.widgets import (
     browser_url,
 )
 from session_tutorial.widgets.messages import explain
+from session_tutorial.widgets.password import PasswordField
 
 pytestmark = pytest.mark.integration
 
@@ -229,6 +230,97 @@ def test_the_login_form_keeps_no_password_or_token_in_its_state_or_repr(manager)
     assert not any(PASSWORD in str(value) for value in vars(form).values())
 
 
+def typed(field: PasswordField, text: str) -> None:
+    """What the browser sends as the learner types into the field: a message, not state."""
+    field._handle_msg(
+        {"content": {"data": {"method": "custom", "content": {"password": text}}}, "buffers": []}
+    )
+
+
+def families(local_tenant) -> int:
+    """How many refresh-token families (sign-ins) the tenant holds for Ada."""
+    return len(local_tenant.control.sessions(ADA))
+
+
+def test_a_password_typed_in_the_browser_is_never_widget_state(manager):
+    form = LoginForm(manager, email=ADA)
+    typed(form.password, PASSWORD)  # typed, not submitted yet: the moment a notebook is saved
+    assert form.password.value == PASSWORD  # the kernel has it, for the button...
+    state = json.dumps(synced_state(form))
+    assert PASSWORD not in state  # ... but the widget state (saved with the notebook) does not
+    assert '"value"' not in json.dumps(form.password.get_state())
+    form.button.click()
+    assert form.password.value == ""
+    assert form.profile is not None and form.profile["email"] == ADA
+
+
+def test_pressing_enter_in_the_password_field_signs_in(manager):
+    form = LoginForm(manager)
+    form.email.value = ADA
+    typed(form.password, PASSWORD)
+    form.password._handle_msg(
+        {"content": {"data": {"method": "custom", "content": {"submit": True}}}, "buffers": []}
+    )
+    assert form.profile is not None and form.profile["email"] == ADA
+
+
+def test_a_message_that_is_not_a_password_is_ignored(manager):
+    field = LoginForm(manager).password
+    for content in (["x"], {"password": 42}, {"password": "x" * 5000}, {"submit": "yes"}):
+        field._handle_msg(
+            {"content": {"data": {"method": "custom", "content": content}}, "buffers": []}
+        )
+    assert field.value == ""
+
+
+def test_a_double_click_on_sign_in_keeps_the_success_and_signs_in_once(manager, local_tenant):
+    before = families(local_tenant)
+    form = LoginForm(manager)
+    form.email.value = ADA
+    typed(form.password, PASSWORD)
+    form.button.click()
+    form.button.click()  # the second click of a double click, queued behind the first
+    assert "Signed in as Ada Lovelace (ada@example.com)." in form.status.value
+    assert repr(form) == "LoginForm(signed in as Ada Lovelace)"
+    assert families(local_tenant) == before + 1
+
+
+def test_a_double_click_after_a_wrong_password_keeps_saying_it_was_wrong(manager):
+    form = LoginForm(manager)
+    form.email.value = ADA
+    typed(form.password, "not-the-password")
+    form.button.click()
+    form.button.click()
+    assert "Wrong email or password" in form.status.value
+
+
+def test_a_click_while_signing_in_is_ignored(manager):
+    form = LoginForm(manager)
+    calls: list[str] = []
+    real_login = manager.login
+
+    def login(email: str, password: str) -> dict[str, Any]:
+        calls.append(email)
+        form.button.click()  # arrives while the first sign-in runs
+        return real_login(email, password)
+
+    manager.login = login
+    form.sign_in(ADA, PASSWORD)
+    assert calls == [ADA]
+    assert "Signed in as" in form.status.value
+
+
+def test_running_the_sign_in_cell_again_keeps_a_sign_in_made_with_the_button(manager, local_tenant):
+    before = families(local_tenant)
+    form = LoginForm(manager)
+    form.email.value = ADA
+    typed(form.password, PASSWORD)
+    form.button.click()  # the learner, by hand
+    assert form.sign_in(ADA, PASSWORD) is not None  # then the notebook's cell, run in order
+    assert families(local_tenant) == before + 1
+    assert "Signed in as Ada Lovelace" in form.status.value
+
+
 # -- the token inspector and the profile card -----------------------------------------------
 
 
@@ -278,6 +370,18 @@ def test_the_profile_card_shows_name_email_badge_and_sub_without_loading_the_pic
     assert repr(card) == f"ProfileCard(Ada Lovelace, ada@example.com, {badge})"
     assert "<img" in ProfileCard(profile, show_picture=True).value
     assert_no_secret(card)
+
+
+def test_a_profile_card_for_nobody_says_signed_out():
+    card = ProfileCard(None)  # what restore() returns after signing out
+    assert repr(card) == "ProfileCard(signed out)"
+    assert "Signed out" in card.value and "Nobody is signed in" in card.value
+
+
+def test_an_inspector_for_no_token_says_signed_out():
+    inspector = TokenInspector(None)
+    assert repr(inspector) == "TokenInspector(no token: signed out)"
+    assert "nobody is signed in" in inspector.html.value
 
 
 def test_an_unverified_email_gets_no_verified_badge():
@@ -371,6 +475,50 @@ def test_auto_renew_renews_the_access_token_shortly_before_it_expires(signed_in,
     assert "renewed automatically" in app.status.value
 
 
+def test_the_session_app_buttons_are_disabled_while_their_request_runs(signed_in):
+    app = SessionApp(signed_in)
+    during: list[tuple[bool, bool]] = []
+    real_renew = signed_in.renew
+
+    def renew():
+        during.append((app.refresh_button.disabled, app.sign_out_button.disabled))
+        return real_renew()
+
+    signed_in.renew = renew
+    app.refresh_button.click()
+    assert during == [(True, True)]
+    assert not app.refresh_button.disabled and not app.sign_out_button.disabled
+
+
+def test_a_double_click_on_sign_out_keeps_saying_signed_out(signed_in):
+    app = SessionApp(signed_in)
+    app.sign_out_button.click()
+    shown = app.status.value
+    app.sign_out_button.click()  # queued behind the first: the button is disabled by now
+    assert app.status.value == shown
+    assert "revoked at the tenant" in app.status.value
+
+
+def test_a_renewed_message_does_not_outlive_the_token_it_was_about(signed_in, local_tenant):
+    app = SessionApp(signed_in)
+    app.refresh_button.click()
+    assert "Renewed" in app.status.value
+    local_tenant.advance_clock(3700)
+    app.tick()
+    assert "expired" in app.countdown.value
+    assert "Renewed" not in app.status.value
+    assert "expired since" in app.status.value
+
+
+def test_commands_in_status_messages_are_set_in_monospace_not_backticks(tmp_path):
+    tenant = Tenant(f"http://127.0.0.1:{background.free_port()}", "tutorial-app")
+    with SessionManager(tenant, MemoryStore(), lock_dir=tmp_path) as manager:
+        form = LoginForm(manager)
+        form.sign_in(ADA, PASSWORD)
+    assert "`" not in form.status.value
+    assert "<code>" in form.status.value
+
+
 def test_the_session_app_of_a_signed_out_manager_offers_no_buttons(manager):
     app = SessionApp(manager)
     assert app.tick() is None
@@ -422,6 +570,24 @@ def test_a_device_login_approved_on_the_tenants_page_signs_in(manager, local_ten
     assert repr(device) == "DeviceLoginWidget(signed in as Ada Lovelace)"
     assert stored(store) is not None
     assert_no_secret(device, *_tokens(manager))
+
+
+def test_polling_again_after_the_approval_keeps_the_sign_in(manager, local_tenant, store):
+    before = families(local_tenant)
+    device = DeviceLoginWidget(manager)
+    device.begin()
+    assert device.user_code is not None
+    decide(local_tenant, device.user_code, "approve")
+    device.interval = 0.01
+    device.start()  # the learner's background poller turns it to "signed in"
+    assert device.wait(timeout=10) is not None
+    saved = stored(store)
+    assert device.poll_once() is not None  # the notebook's next cell, run in order
+    device.start()
+    assert device.state == "signed in" and device.user_code is None
+    assert "Signed in as Ada Lovelace" in device.status.value
+    assert stored(store) == saved
+    assert families(local_tenant) == before + 1
 
 
 def test_a_device_login_denied_on_the_tenants_page_says_so(manager, local_tenant, store):

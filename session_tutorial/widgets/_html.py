@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import Literal
 
@@ -18,13 +19,24 @@ _COLOURS: dict[Kind, tuple[str, str]] = {
 _ICONS: dict[Kind, str] = {"info": "ℹ️", "ok": "✅", "error": "⚠️", "busy": "⏳"}
 
 
+_BACKTICKED = re.compile(r"`([^`]+)`")
+
+
 def status_box(text: str, kind: Kind = "info") -> str:
-    """``text`` (escaped) in a small coloured box, with an icon that says what kind it is."""
+    """``text`` (escaped) in a small coloured box, with an icon that says what kind it is.
+
+    Messages are plain text that mark commands with backticks, as errors do; here they are
+    set in monospace instead of showing the backticks:
+
+    >>> status_box("run `make tenant-start`")  # doctest: +ELLIPSIS
+    '<div ...>ℹ️ run <code>make tenant-start</code></div>'
+    """
     background, colour = _COLOURS[kind]
+    shown = _BACKTICKED.sub(r"<code>\1</code>", escape(text))
     return (
         f'<div role="status" style="padding:.4em .6em;border-radius:.3em;'
         f'background:{background};color:{colour};max-width:42em">'
-        f"{_ICONS[kind]} {escape(text)}</div>"
+        f"{_ICONS[kind]} {shown}</div>"
     )
 
 

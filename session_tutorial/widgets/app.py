@@ -17,6 +17,7 @@ from session_tutorial.session import SessionManager
 
 from ._html import Kind, duration, rough_duration, status_box
 from .messages import explain
+from .password import KernelGuard
 
 
 class SessionApp(widgets.VBox):
@@ -57,10 +58,16 @@ class SessionApp(widgets.VBox):
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
-        self.refresh_button.on_click(lambda _: self.refresh())
-        self.sign_out_button.on_click(lambda _: self.sign_out())
+        self._status_for: Credentials | None = None  # the credentials the status is about
+        self.refresh_button.on_click(self._clicked(self.refresh))
+        self.sign_out_button.on_click(self._clicked(self.sign_out))
         buttons = widgets.HBox([self.refresh_button, self.sign_out_button])
-        super().__init__([self.who, self.countdown, buttons, self.status])
+        super().__init__([self.who, self.countdown, buttons, self.status, KernelGuard()])
+        self.add_class("st-widget")
+        self.add_class("st-session-app")
+        self.refresh_button.add_class("st-refresh")
+        self.sign_out_button.add_class("st-sign-out")
+        self.status.add_class("st-status")
         self.tick()
 
     def __repr__(self) -> str:
@@ -82,6 +89,10 @@ class SessionApp(widgets.VBox):
                 self._show("The access token was about to expire: renewed automatically.", "ok")
             self._seen = credentials
             left = credentials.expires_in(self.clock())
+            about = self._status_for
+            if left <= 0 and about is not None and about.access_token == credentials.access_token:
+                # "Renewed ... valid for 1 h" would contradict "expired" just above it.
+                self._show("That access token has expired since: press Refresh.", "info")
             self._signed_in(credentials, left)
             return left
 
@@ -101,6 +112,7 @@ class SessionApp(widgets.VBox):
             if before is not None and before.refresh_token != fresh.refresh_token:
                 text += " The refresh token was rotated: the old one no longer works."
             self._show(text, "ok")
+            self._status_for = fresh
             self.tick()
             return fresh
 
@@ -125,6 +137,24 @@ class SessionApp(widgets.VBox):
             )
             self.tick()
             return True
+
+    def _clicked(self, action: Callable[[], object]) -> Callable[[widgets.Button], None]:
+        """A click handler that runs ``action`` with both buttons disabled while it runs.
+
+        A click on a disabled button (the browser sent it before it learnt the button was
+        disabled, as in a double click) is ignored.
+        """
+
+        def clicked(button: widgets.Button) -> None:
+            if button.disabled:
+                return
+            self.refresh_button.disabled = self.sign_out_button.disabled = True
+            try:
+                action()
+            finally:
+                self.tick()  # enables the buttons that apply now
+
+        return clicked
 
     def start_countdown(self, interval: float = 1.0) -> None:
         """Call ``tick()`` every ``interval`` seconds in a background thread until stopped."""
@@ -175,6 +205,7 @@ class SessionApp(widgets.VBox):
         self.refresh_button.disabled = self.sign_out_button.disabled = True
 
     def _show(self, text: str, kind: Kind) -> None:
+        self._status_for = None
         self.status.value = status_box(text, kind)
 
 

@@ -16,6 +16,7 @@ from session_tutorial.session import SessionManager
 from ._html import Kind, rough_duration, status_box
 from .links import browser_url
 from .messages import explain
+from .password import KernelGuard
 
 SignedIn = Callable[[dict[str, Any]], None]
 
@@ -57,8 +58,9 @@ class DeviceLoginWidget(widgets.VBox):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.progress.value = "Not started: <code>start()</code> asks the tenant for a code."
-        super().__init__([self.code, self.link, self.progress, self.status])
+        super().__init__([self.code, self.link, self.progress, self.status, KernelGuard()])
         # Stable CSS classes for the browser test (tests/test_browser.py) and for styling.
+        self.add_class("st-widget")
         self.add_class("st-device-login")
         self.code.add_class("st-device-code")
         self.link.add_class("st-device-link")
@@ -108,9 +110,14 @@ class DeviceLoginWidget(widgets.VBox):
             self._show_progress()
 
     def poll_once(self) -> dict[str, Any] | None:
-        """Ask the tenant once whether the user approved: the profile when signed in, else None."""
+        """Ask the tenant once whether the user approved: the profile when signed in, else None.
+
+        Not started yet: gets a code first. Signed in already (say, by ``start()`` polling in
+        the background): asks nothing and returns the profile, so running the cells of a
+        notebook again never throws away a finished sign-in.
+        """
         with self._lock:
-            if self._device is None:
+            if self._device is None and self.state == "not started":
                 self.begin()
             if self.state != "waiting" or self._device is None:
                 return self.profile
@@ -144,7 +151,12 @@ class DeviceLoginWidget(widgets.VBox):
         return outcome
 
     def start(self) -> None:
-        """Get a code if there is none, then poll in a background thread at the tenant's pace."""
+        """Get a code if there is none, then poll in a background thread at the tenant's pace.
+
+        Signed in already: does nothing (``begin()`` starts over with a new code).
+        """
+        if self.state == "signed in":
+            return
         if self._device is None or self.state != "waiting":
             self.begin()
         if self.state != "waiting" or (self._thread is not None and self._thread.is_alive()):

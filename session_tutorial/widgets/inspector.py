@@ -28,20 +28,36 @@ class TokenInspector(widgets.VBox):
 
     Nothing is verified here (see ``verify_id_token``): this only shows. The token itself is not
     kept, neither in the widget nor on the object; raises ``TokenVerificationFailed`` for a token
-    that is not a JWT, and ``ValueError`` for credentials without an ID token.
+    that is not a JWT, and ``ValueError`` for credentials without an ID token. ``None`` (nobody
+    signed in) shows that there is no token.
     """
 
     def __init__(
-        self, token: str | Credentials, *, now: float | None = None, kind: str | None = None
+        self,
+        token: str | Credentials | None,
+        *,
+        now: float | None = None,
+        kind: str | None = None,
     ) -> None:
+        self.empty = token is None
+        self.header: dict[str, Any] = {}
+        self.claims: dict[str, Any] = {}
+        if token is None:  # nobody signed in: say so rather than fail
+            self.kind = kind or "token"
+            self.signature_bytes, self.expires = 0, "no token"
+            self.html = widgets.HTML(
+                "<div style='font-size:.9em'><b>No token to show</b>: nobody is signed in. Sign "
+                "in, then run this cell again.</div>"
+            )
+            super().__init__([self.html])
+            return
         if isinstance(token, Credentials):
             if token.id_token is None:
                 raise ValueError("These credentials have no ID token: ask for the openid scope.")
             token, kind = token.id_token, kind or "ID token"
         now = time.time() if now is None else now
         view = inspect_token(token, now=now)
-        self.header: dict[str, Any] = view.header
-        self.claims: dict[str, Any] = view.claims
+        self.header, self.claims = view.header, view.claims
         self.kind = kind or _guess_kind(view.claims)
         self.signature_bytes = len(_b64url(token.rsplit(".", 1)[-1]))
         exp = self.claims.get("exp")
@@ -54,6 +70,8 @@ class TokenInspector(widgets.VBox):
         super().__init__([self.html])
 
     def __repr__(self) -> str:
+        if self.empty:
+            return "TokenInspector(no token: signed out)"
         alg, sub = self.header.get("alg", "?"), _short(self.claims.get("sub"))
         return f"TokenInspector({alg} {self.kind}, sub={sub}, {self.expires})"
 

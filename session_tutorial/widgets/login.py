@@ -13,6 +13,7 @@ from session_tutorial.session import SessionManager
 
 from ._html import Kind, status_box
 from .messages import explain
+from .password import PasswordField
 
 SignedIn = Callable[[dict[str, Any]], None]
 
@@ -25,24 +26,30 @@ class LoginForm(widgets.VBox):
     >>> form.sign_in("ada@example.com", password)["name"]  # unattended  # doctest: +SKIP
     'Ada Lovelace'
 
-    The password field is emptied the moment the button is pressed: widget values are synced to
-    the browser and saved in notebooks, and a password must linger in neither. Errors are shown
-    in the status line (``form.error`` keeps the last one), never raised.
+    The password is never widget state (see :class:`PasswordField`): what is typed stays in the
+    kernel until the button is pressed, and the field is emptied then. A widget's state is
+    synced to the browser and can be saved in the notebook, and a password must linger in
+    neither. Errors are shown in the status line (``form.error`` keeps the last one), never
+    raised. A click while a sign-in runs, or a second click with nothing typed since (a double
+    click), changes nothing: the result shown stays.
     """
 
     def __init__(self, manager: SessionManager, *, email: str = "") -> None:
         self.manager = manager
         self.email = widgets.Text(value=email, description="Email", placeholder="ada@example.com")
-        self.password = widgets.Password(description="Password")
+        self.password = PasswordField(description="Password")
         self.button = widgets.Button(description="Sign in", button_style="primary", icon="sign-in")
         self.status = widgets.HTML()
         self.profile: dict[str, Any] | None = None
         self.error: SessionError | None = None
         self._callbacks: list[SignedIn] = []
         self._label = "signed out"
+        self._attempted = False
         self.button.on_click(self._clicked)
+        self.password.on_submit(lambda _field: self._clicked(self.button))
         super().__init__([self.email, self.password, self.button, self.status])
         # Stable CSS classes for the browser test (tests/test_browser.py) and for styling.
+        self.add_class("st-widget")
         self.add_class("st-login")
         self.email.add_class("st-login-email")
         self.password.add_class("st-login-password")
@@ -57,15 +64,29 @@ class LoginForm(widgets.VBox):
         self._callbacks.append(callback)
 
     def sign_in(self, email: str, password: str) -> dict[str, Any] | None:
-        """Fill in the email and sign in, as a click would: the profile, or None (see status)."""
+        """Fill in the email and sign in, as a click would: the profile, or None (see status).
+
+        Already signed in as ``email`` with this form (say, with its button) and the session is
+        still there: nothing is sent, and the profile is returned as it is.
+        """
         self.email.value = email
         self.password.value = ""
+        if self._still_signed_in_as(email):
+            return self.profile
         return self._submit(email, password)
 
     def _clicked(self, _button: widgets.Button) -> None:
-        email, password = self.email.value.strip(), self.password.value
-        self.password.value = ""  # before anything else can fail or wait
+        if self.button.disabled:
+            return  # sent by the browser before it knew a sign-in was running
+        email, password = self.email.value.strip(), self.password.take()
+        if not password and self._attempted:
+            return  # a double click: the first click used the password; keep its result
         self._submit(email, password)
+
+    def _still_signed_in_as(self, email: str) -> bool:
+        if self.profile is None or self.manager.user is None:
+            return False
+        return str(self.profile.get("email", "")).lower() == email.strip().lower()
 
     def _submit(self, email: str, password: str) -> dict[str, Any] | None:
         email = email.strip()
@@ -73,6 +94,7 @@ class LoginForm(widgets.VBox):
             self._show("Enter your email and your password, then press Sign in.", "error")
             self._label = "waiting for email and password"
             return None
+        self._attempted = True
         self._busy(True)
         self._show(f"Signing in as {email}…", "busy")
         try:

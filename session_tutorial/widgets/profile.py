@@ -17,6 +17,13 @@ _CARD = (
     "</div></div>"
 )
 
+_SIGNED_OUT = (
+    "<div style='padding:.6em .8em;max-width:30em;border:1px dashed #ccd;border-radius:.5em'>"
+    "<div style='font-size:1.15em;font-weight:600'>Signed out</div>"
+    "<div>Nobody is signed in, so there is no profile to show. Sign in (notebook 01, or "
+    "<code>tutorial.ensure_signed_in()</code>), then run this cell again.</div></div>"
+)
+
 
 class ProfileCard(widgets.HTML):
     """The profile from ``/userinfo`` (or ``manager.user``) as a card.
@@ -25,10 +32,16 @@ class ProfileCard(widgets.HTML):
     ProfileCard(Ada Lovelace, ada@example.com, verified)
 
     Shows the user's initials, not their ``picture``: an ``<img>`` would make the browser fetch
-    it from a third party. Pass ``show_picture=True`` to show it anyway.
+    it from a third party. Pass ``show_picture=True`` to show it anyway. ``ProfileCard(None)``
+    (what ``restore()`` returns when nobody is signed in) shows a signed-out card:
+
+    >>> ProfileCard(None)
+    ProfileCard(signed out)
     """
 
-    def __init__(self, profile: Mapping[str, Any], *, show_picture: bool = False) -> None:
+    def __init__(self, profile: Mapping[str, Any] | None, *, show_picture: bool = False) -> None:
+        self.signed_in = profile is not None
+        profile = profile or {}
         self.profile = dict(profile)
         self.name = str(profile.get("name") or profile.get("nickname") or "Unknown user")
         self.email = str(profile.get("email") or "")
@@ -37,10 +50,14 @@ class ProfileCard(widgets.HTML):
         self.add_class("st-profile-card")  # a stable CSS class (tests/test_browser.py)
 
     def __repr__(self) -> str:
+        if not self.signed_in:
+            return "ProfileCard(signed out)"
         badge = "verified" if self.verified else "unverified"
         return f"ProfileCard({', '.join(part for part in (self.name, self.email, badge) if part)})"
 
     def _render(self, show_picture: bool) -> str:
+        if not self.signed_in:
+            return _SIGNED_OUT
         picture = self.profile.get("picture")
         if show_picture and isinstance(picture, str) and picture.startswith("https://"):
             avatar = (
