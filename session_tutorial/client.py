@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from session_tutorial.commands import tenant_command
 from session_tutorial.credentials import Credentials
 from session_tutorial.errors import (
     AccessDenied,
@@ -266,7 +267,7 @@ def _network_error(exc: httpx.HTTPError, tenant: Tenant, timeout: float) -> Sess
         )
     if isinstance(exc, httpx.TransportError):
         hint = (
-            " Start the local tenant with `python -m session_tutorial.provider start` "
+            f" Start the local tenant with `{tenant_command('start')}` "
             "(or `make tenant-start` in a checkout of this repository)."
             if _is_local(tenant.base_url)
             else ""
@@ -294,7 +295,7 @@ def _error_from_response(response: httpx.Response, *, during: During, now: float
     blocked = 400 <= status < 500 and status != 429 and "blocked" in description.lower()
     if error == "too_many_attempts" or blocked:
         unblock = (
-            "on this local tenant, run `python -m session_tutorial.provider unblock EMAIL`"
+            f"on this local tenant, run `{tenant_command('unblock', 'EMAIL')}`"
             if local
             else "an administrator can unblock it in the Auth0 Dashboard (User Management › Users)"
         )

@@ -22,6 +22,7 @@ from typing import Any
 
 import jwt
 
+from session_tutorial.commands import tenant_command
 from session_tutorial.errors import SessionError, TokenVerificationFailed
 from session_tutorial.tenant import Tenant
 from session_tutorial.timewords import duration
@@ -222,8 +223,8 @@ def _check_times(claims: Mapping[str, Any], now: float, leeway: float) -> None:
             raise TokenVerificationFailed(
                 f"The ID token's {name} is {_utc(claims[name])}, later than now ({_utc(now)}) "
                 f"plus {leeway:g} s leeway: check this machine's clock (or, on the tutorial's "
-                "local tenant, whether its clock was moved: `python -m session_tutorial.provider "
-                "clock --reset`)."
+                "local tenant, whether its clock was moved: "
+                f"`{tenant_command('clock', '--reset')}`)."
             )
 
 

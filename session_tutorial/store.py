@@ -33,6 +33,7 @@ import keyring.errors
 from keyring.backend import KeyringBackend
 from keyring.backends import chainer, fail, null
 
+from .commands import python_command
 from .errors import CorruptEntry, KeychainUnavailable, StoreError
 
 __all__ = ["CredentialStore", "MemoryStore", "Store"]
@@ -44,8 +45,9 @@ KEYCHAIN_ENV: Final = "SESSION_TUTORIAL_KEYCHAIN"
 
 HOW_TO_GET_A_KEYCHAIN: Final = (
     "On Linux without a desktop keychain (a server, a container, CI, Binder), run the command "
-    "through `python -m session_tutorial.launcher -- <command>` (`make lab` and `make test` do "
-    "this); if the launcher reports gnome-keyring missing, run `make system-deps`."
+    f"through `{python_command('-m', 'session_tutorial.launcher', '--')} <command>` (`make lab` "
+    "and `make test` do this); if the launcher reports gnome-keyring missing, run "
+    "`make system-deps` in the repository's folder."
 )
 #: Windows Credential Manager's CRED_MAX_CREDENTIAL_BLOB_SIZE (keyring #355, #540).
 WINDOWS_MAX_SECRET_SIZE: Final = 2560

@@ -16,6 +16,7 @@ from session_tutorial.client import (
     AuthClient,
     DeviceLogin,
 )
+from session_tutorial.commands import tenant_command
 from session_tutorial.errors import (
     AccessDenied,
     AccessTokenRejected,
@@ -146,7 +147,7 @@ def test_a_blocked_account_on_the_local_tenant_names_the_unblock_command():
     answer = oauth_error(429, "too_many_attempts", "Your account has been blocked.")
     with pytest.raises(AccountBlocked) as caught:
         client_for(Recorder(answer)).login("ada@example.com", "nope")
-    assert "`python -m session_tutorial.provider unblock EMAIL`" in str(caught.value)
+    assert f"`{tenant_command('unblock', 'EMAIL')}`" in str(caught.value)
     assert "local_tenant" not in str(caught.value)
 
 
@@ -247,7 +248,7 @@ def test_a_refused_connection_suggests_starting_the_local_tenant():
 
     with pytest.raises(NetworkError) as caught:
         client_for(refuse).login("a", "b")
-    assert "`python -m session_tutorial.provider start`" in str(caught.value)
+    assert f"`{tenant_command('start')}`" in str(caught.value)
 
 
 def test_a_refused_connection_to_a_remote_tenant_does_not_suggest_the_local_one():

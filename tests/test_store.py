@@ -371,7 +371,7 @@ def test_no_keychain_raises_keychain_unavailable_saying_what_to_run() -> None:
     with pytest.raises(KeychainUnavailable) as caught:
         store.load()
     message = str(caught.value)
-    assert "python -m session_tutorial.launcher -- <command>" in message
+    assert "python -m session_tutorial.launcher -- <command>`" in message
     assert "make system-deps" in message
     assert "no keychain" in message
 

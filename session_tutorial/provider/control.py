@@ -20,6 +20,8 @@ from urllib.parse import quote
 
 import httpx
 
+from session_tutorial.commands import tenant_command
+
 from .app import admin_key
 from .background import ensure_running, status
 from .config import CLOCK_FILE, default_data_dir
@@ -94,7 +96,7 @@ class TenantControl:
             if running is None:
                 raise TeachingControlError(
                     f"No local tenant is running for {data_dir}: start it with "
-                    "`python -m session_tutorial.provider start` (or `serve`)."
+                    f"`{tenant_command('start')}`."
                 )
             url = running.url
         return cls(url, admin_key(data_dir), data_dir=data_dir)

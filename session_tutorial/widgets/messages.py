@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from session_tutorial.commands import lab_with_keychain_command, tenant_command
 from session_tutorial.errors import (
     AccessDenied,
     AccountBlocked,
@@ -49,7 +50,7 @@ def explain(exc: SessionError, tenant: Tenant, *, email: str = "") -> Message:
         )
     if isinstance(exc, AccountBlocked):
         where = (
-            f"on this local tenant, run `python -m session_tutorial.provider unblock {who}`"
+            f"on this local tenant, run `{tenant_command('unblock', who)}` in a terminal"
             if is_local(tenant)
             else "in the Auth0 dashboard, open User Management > Users and unblock the user"
         )
@@ -62,8 +63,8 @@ def explain(exc: SessionError, tenant: Tenant, *, email: str = "") -> Message:
         return Message("access denied", str(exc))
     if isinstance(exc, NetworkError):
         fix = (
-            "Start the local tenant with `python -m session_tutorial.provider start` "
-            "(or `make tenant-start`), then try again."
+            f"Start the local tenant with `{tenant_command('start')}` in a terminal, then try "
+            "again."
             if is_local(tenant)
             else "Check your network connection and AUTH0_DOMAIN, then try again."
         )
@@ -81,8 +82,8 @@ def explain(exc: SessionError, tenant: Tenant, *, email: str = "") -> Message:
     if isinstance(exc, KeychainUnavailable):
         return Message(
             "keychain unavailable",
-            f"{exc} Start Jupyter through the launcher, which provides a keychain: "
-            "`python -m session_tutorial.launcher -- jupyter lab`.",
+            f"{exc} Quit JupyterLab and start it through the launcher, which provides a "
+            f"keychain: `make lab` in the repository's folder, or `{lab_with_keychain_command()}`.",
         )
     if isinstance(exc, StoreError):
         return Message("keychain error", str(exc))
