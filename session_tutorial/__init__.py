@@ -49,7 +49,14 @@ from session_tutorial.tenant import Tenant
 # The widgets need ipywidgets; a script that only keeps a session should not pay for it, so
 # they are imported on first use: `from session_tutorial import LoginForm` still works.
 _WIDGETS = frozenset(
-    {"DeviceLoginWidget", "LoginForm", "ProfileCard", "SessionApp", "TokenInspector"}
+    {
+        "BrowserLoginWidget",
+        "DeviceLoginWidget",
+        "LoginForm",
+        "ProfileCard",
+        "SessionApp",
+        "TokenInspector",
+    }
 )
 
 
@@ -70,6 +77,7 @@ __all__ = [
     "AuthorizationCodeRejected",
     "AuthorizationRequest",
     "BrowserLogin",
+    "BrowserLoginWidget",
     "BrowserSignInError",
     "CallbackReceiver",
     "CallbackUnavailable",

@@ -108,7 +108,7 @@ class CallbackReceiver:
         self._lock = threading.Lock()
         self._accepted = False
         self._closed = False
-        self._callbacks: queue.Queue[Callback] = queue.Queue(maxsize=1)
+        self._callbacks: queue.Queue[Callback | None] = queue.Queue(maxsize=1)  # None: closed
         self._answer: queue.Queue[tuple[str, str, bool]] = queue.Queue(maxsize=1)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -141,14 +141,20 @@ class CallbackReceiver:
     def wait(self, timeout: float) -> Callback:
         """The one matching callback; ``SignInTimedOut`` after ``timeout`` seconds (then closed)."""
         try:
-            return self._callbacks.get(timeout=max(0.0, timeout))
+            callback = self._callbacks.get(timeout=max(0.0, timeout))
         except queue.Empty:
-            self.close()
-            raise SignInTimedOut(
-                f"No sign-in came back within {timeout:g} s: the browser tab may be closed, "
-                "showing an error, or was never opened. Nothing was saved; start the sign-in "
-                "again."
-            ) from None
+            callback = None
+        else:
+            if callback is None:  # close() or cancel() while waiting
+                raise SignInTimedOut(
+                    "The app stopped waiting for the sign-in (cancelled). Nothing was saved."
+                )
+            return callback
+        self.close()
+        raise SignInTimedOut(
+            f"No sign-in came back within {timeout:g} s: the browser tab may be closed, showing "
+            "an error, or was never opened. Nothing was saved; start the sign-in again."
+        )
 
     def cancel(self) -> None:
         """Give up waiting: ``wait`` raises ``SignInTimedOut`` at once, and the port closes."""
@@ -166,6 +172,8 @@ class CallbackReceiver:
             if self._closed:
                 return
             self._closed = True
+        with contextlib.suppress(queue.Full):  # wakes wait(), unless a callback is there
+            self._callbacks.put_nowait(None)
         with contextlib.suppress(queue.Full):
             self._answer.put_nowait(
                 ("Sign-in stopped", "The app stopped waiting. Start the sign-in again.", False)
@@ -200,14 +208,16 @@ class CallbackReceiver:
                 )
             self._accepted = True
         if "code" in query and "error" not in query:
-            self._callbacks.put(Callback(code=query["code"]))
+            callback = Callback(code=query["code"])
         else:
-            self._callbacks.put(
-                Callback(
-                    error=query.get("error") or "invalid_request",
-                    error_description=query.get("error_description"),
-                )
+            callback = Callback(
+                error=query.get("error") or "invalid_request",
+                error_description=query.get("error_description"),
             )
+        try:
+            self._callbacks.put_nowait(callback)
+        except queue.Full:  # closed a moment ago
+            return 400, "Sign-in stopped", "The app stopped waiting. Start again.", False
         try:
             title, text, ok = self._answer.get(timeout=ANSWER_TIMEOUT)
         except queue.Empty:

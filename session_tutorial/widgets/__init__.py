@@ -7,6 +7,7 @@ of its synced state (which is sent to the browser and can be saved in a notebook
 from __future__ import annotations
 
 from .app import SessionApp
+from .browser import BrowserLoginWidget
 from .device import DeviceLoginWidget
 from .inspector import TokenInspector
 from .links import browser_url
@@ -14,6 +15,7 @@ from .login import LoginForm
 from .profile import ProfileCard
 
 __all__ = [
+    "BrowserLoginWidget",
     "DeviceLoginWidget",
     "LoginForm",
     "ProfileCard",
