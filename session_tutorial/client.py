@@ -1,14 +1,19 @@
 """Auth0's Authentication API over httpx: login, device login, refresh, userinfo, revoke.
 
-Every request has a timeout. httpx's exceptions become this package's errors in
+Every request has a timeout and checks certificates with ``tenant.ssl_context`` (the default
+trust store plus the tenant's ``ca_bundle``). httpx's exceptions become this package's errors in
 ``_network_error`` and the tenant's OAuth error answers in ``_error_from_response``: nowhere else.
+Whatever they quote of a foreign text goes through ``sanitize.excerpt`` with the secrets of the
+request, so no message carries a token, a password or a stack trace.
 """
 
 from __future__ import annotations
 
 import email.utils
+import re
+import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode
@@ -28,9 +33,11 @@ from session_tutorial.errors import (
     RefreshTokenRejected,
     ServerError,
     SessionError,
+    TLSCertificateError,
     UnexpectedResponse,
     WrongCredentials,
 )
+from session_tutorial.sanitize import excerpt, scrub
 from session_tutorial.tenant import Tenant
 
 if TYPE_CHECKING:
@@ -40,6 +47,14 @@ if TYPE_CHECKING:
 PASSWORD_REALM_GRANT = "http://auth0.com/oauth/grant-type/password-realm"
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 SLOW_DOWN_STEP = 5.0  # RFC 8628 section 3.5: add 5 seconds to the interval on slow_down
+#: Form fields whose values are secrets: never quoted in a message, whatever comes back.
+SECRET_FIELDS = frozenset(
+    {"password", "refresh_token", "token", "device_code", "code", "code_verifier", "client_secret"}
+)
+# RFC 6750 section 2.1: the characters a bearer token may hold in an Authorization header.
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+# RFC 6749 appendix A (refresh-token, device_code): printable ASCII.
+_VSCHAR = re.compile(r"[\x20-\x7e]+")
 
 Clock = Callable[[], float]
 During = Literal["login", "refresh", "device", "code", "userinfo", "revoke", "jwks"]
@@ -85,7 +100,7 @@ class AuthClient:
         self.tenant = tenant
         self.clock = clock or tenant.clock
         self.timeout = timeout
-        self._http = httpx.Client(transport=transport, timeout=timeout)
+        self._http = httpx.Client(transport=transport, timeout=timeout, verify=tenant.ssl_context)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -99,6 +114,11 @@ class AuthClient:
 
     def login(self, username: str, password: str) -> Credentials:
         """Sign in with email and password (Auth0's password-realm grant)."""
+        if not (_utf8(username) and _utf8(password)):
+            raise WrongCredentials(
+                "The email or the password holds a character that cannot be sent (an unpaired "
+                "surrogate, from a broken copy and paste?): check both and try again."
+            )
         return self._token(
             {
                 "grant_type": PASSWORD_REALM_GRANT,
@@ -111,7 +131,16 @@ class AuthClient:
         )
 
     def refresh(self, refresh_token: str) -> Credentials:
-        """Exchange a refresh token for new tokens; under rotation the old one stops working."""
+        """Exchange a refresh token for new tokens; under rotation the old one stops working.
+
+        Raises ``RefreshTokenRejected`` when the tenant refuses it, or when it holds a character
+        no refresh token has (a damaged entry): nothing is sent then.
+        """
+        if not _VSCHAR.fullmatch(refresh_token):
+            raise RefreshTokenRejected(
+                f"The refresh token ({len(refresh_token)} characters) holds characters no "
+                "refresh token has (RFC 6749), so it was not sent: it is damaged. Sign in again."
+            )
         return self._token(
             {"grant_type": "refresh_token", "refresh_token": refresh_token}, during="refresh"
         )
@@ -122,6 +151,8 @@ class AuthClient:
         body = self._json(
             self._post(self.tenant.device_code_url, self._scope_and_audience(), during="device")
         )
+        if not _VSCHAR.fullmatch(str(body.get("device_code", ""))):
+            raise UnexpectedResponse("The device code answer has no usable device_code.")
         try:
             return DeviceLogin(
                 device_code=str(body["device_code"]),
@@ -196,14 +227,30 @@ class AuthClient:
         return exchange_code(self, request, code, jwks=jwks)
 
     def userinfo(self, access_token: str) -> dict[str, Any]:
-        """The user's profile (``sub``, ``name``, ``email``...) from ``GET /userinfo``."""
+        """The user's profile (``sub``, ``name``, ``email``...) from ``GET /userinfo``.
+
+        Raises ``AccessTokenRejected`` when the tenant refuses the token, or when it holds a
+        character no bearer token has (a damaged entry): nothing is sent then.
+        """
+        if not _B64TOKEN.fullmatch(access_token):
+            raise AccessTokenRejected(
+                f"The access token ({len(access_token)} characters) holds characters no access "
+                "token has (RFC 6750), so it was not sent: it is damaged. Renew it, or sign in "
+                "again."
+            )
         headers = {"Authorization": f"Bearer {access_token}"}
         return self._json(
             self._send("GET", self.tenant.userinfo_url, during="userinfo", headers=headers)
         )
 
     def revoke(self, refresh_token: str) -> None:
-        """Revoke a refresh token at the tenant (``POST /oauth/revoke``)."""
+        """Revoke a refresh token at the tenant (``POST /oauth/revoke``).
+
+        A token with characters no refresh token has (a damaged entry) is not sent: no tenant
+        issued it, so there is nothing to revoke.
+        """
+        if not _VSCHAR.fullmatch(refresh_token):
+            return
         self._post(self.tenant.revoke_url, {"token": refresh_token}, during="revoke")
 
     def logout_url(self, return_to: str | None = None) -> str:
@@ -233,32 +280,49 @@ class AuthClient:
         data = {"client_id": self.tenant.client_id, **form}
         return self._send("POST", url, during=during, data=data)
 
-    def _send(self, method: str, url: str, *, during: During, **kwargs: Any) -> httpx.Response:
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        during: During,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        secrets = [v for k, v in (data or {}).items() if k in SECRET_FIELDS]
+        if headers and "Authorization" in headers:
+            secrets += [headers["Authorization"], headers["Authorization"].partition(" ")[2]]
         try:
-            response = self._http.request(method, url, **kwargs)
+            response = self._http.request(method, url, data=data, headers=headers)
         except httpx.HTTPError as exc:
-            raise _network_error(exc, self.tenant, self.timeout) from exc
+            raise _network_error(exc, self.tenant, self.timeout, secrets) from exc
         if response.is_success:
             return response
-        raise _error_from_response(response, during=during, now=self.clock())
+        raise _error_from_response(response, during=during, now=self.clock(), secrets=secrets)
 
     @staticmethod
     def _json(response: httpx.Response) -> dict[str, Any]:
         body = _json_object(response)
         if body is None:
             raise UnexpectedResponse(
-                f"{response.request.url} answered {response.status_code} without a JSON object: "
-                "check that the domain points at an Auth0 tenant.",
+                f"{response.request.url} answered {response.status_code} without a JSON object "
+                f"{_quote(response, ())}: check that the domain points at an Auth0 tenant.",
                 status_code=response.status_code,
             )
         return body
 
 
-def _network_error(exc: httpx.HTTPError, tenant: Tenant, timeout: float) -> SessionError:
+def _network_error(
+    exc: httpx.HTTPError, tenant: Tenant, timeout: float, secrets: list[str]
+) -> SessionError:
     """Translate any httpx exception into this package's errors (the only place that does)."""
     # Only a connection that was never made proves the tenant never saw the request; after
     # that, a timeout or a reset may have come after the tenant acted (rotated a token).
     never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+    certificate = _certificate_failure(exc)
+    if certificate is not None:
+        return _untrusted(tenant, certificate)
+    said = excerpt(str(exc), secrets)
     if isinstance(exc, httpx.TimeoutException):
         return NetworkError(
             f"{tenant.base_url} did not answer within {timeout:g} s ({type(exc).__name__}). "
@@ -273,21 +337,66 @@ def _network_error(exc: httpx.HTTPError, tenant: Tenant, timeout: float) -> Sess
             else ""
         )
         return NetworkError(
-            f"Could not reach {tenant.base_url}: {type(exc).__name__}: {exc}. Check the network "
+            f"Could not reach {tenant.base_url}: {type(exc).__name__}: {said}. Check the network "
             f"and try again; your stored credentials are kept.{hint}",
             may_have_reached=not never_sent,
         )
-    return UnexpectedResponse(f"The exchange with {tenant.base_url} failed: {exc}")
+    return UnexpectedResponse(f"The exchange with {tenant.base_url} failed: {said}")
 
 
-def _error_from_response(response: httpx.Response, *, during: During, now: float) -> AuthError:
-    """Translate an error answer (Auth0's ``{"error", "error_description"}``) into an AuthError."""
+def _certificate_failure(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate check that made ``exc`` happen, if one did (httpx chains httpcore's
+    error, which chains the ssl module's)."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def _untrusted(tenant: Tenant, exc: ssl.SSLCertVerificationError) -> TLSCertificateError:
+    why = excerpt(str(exc.verify_message or exc.reason or exc))
+    if tenant.ca_bundle is not None:
+        fix = (
+            f"It is not signed by a default CA nor by the CA bundle {tenant.ca_bundle!r}: check "
+            "that the bundle holds the certificate of the CA that issued the tenant's, and "
+            f"that the certificate names {tenant.host}."
+        )
+    else:
+        fix = (
+            "If the tenant uses a private certificate authority, trust it for this tenant "
+            "only, besides the default ones: set AUTH0_CA_BUNDLE=/path/to/ca.pem (or pass "
+            "Tenant(..., ca_bundle='/path/to/ca.pem'))."
+        )
+    return TLSCertificateError(
+        f"The TLS certificate of {tenant.host} was not accepted ({why}), so nothing was sent. "
+        f"Trying again will not help. {fix} Your stored credentials are kept.",
+        may_have_reached=False,  # the handshake failed before any request was sent
+    )
+
+
+def _error_from_response(
+    response: httpx.Response, *, during: During, now: float, secrets: list[str]
+) -> AuthError:
+    """Translate an error answer (Auth0's ``{"error", "error_description"}``) into an AuthError.
+
+    Only string fields count: a non-string ``error`` makes the answer one without an OAuth
+    error, quoted as a short excerpt of what the server said.
+    """
     body = _json_object(response) or {}
-    error = str(body.get("error") or "")
-    description = str(body.get("error_description") or body.get("message") or "")
+    error = _text_field(body, "error", secrets)
+    description = _text_field(body, "error_description", secrets) or _text_field(
+        body, "message", secrets
+    )
     status = response.status_code
     fields: dict[str, Any] = {"error": error, "status_code": status, "description": description}
-    said = f"(the tenant said {status} {error}: {description})"
+    if error:
+        said = f"(the tenant said {status} {excerpt(error, limit=60)}: {excerpt(description)})"
+    else:
+        said = f"(the server answered {status} {_quote(response, secrets)})"
     local = _is_local(response.request.url)
 
     # Brute-force protection answers 429 too_many_attempts; a user blocked in the Dashboard gets
@@ -339,11 +448,20 @@ def _error_from_response(response: httpx.Response, *, during: During, now: float
         return AccessTokenRejected(f"The access token was refused {said}: renew it.", **fields)
     if not error:
         return UnexpectedResponse(
-            f"{response.request.url} answered {status} without an OAuth error: check that the "
-            "domain points at an Auth0 tenant.",
+            f"{response.request.url} answered {status} without an OAuth error {said}: check "
+            "that the domain points at an Auth0 tenant.",
             **fields,
         )
     return AuthError(f"The tenant refused the request {said}.", **fields)
+
+
+def _utf8(text: str) -> bool:
+    """Whether ``text`` can be sent in a form (a lone surrogate cannot be encoded)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_local(url: httpx.URL | str) -> bool:
@@ -374,6 +492,21 @@ def _retry_after(headers: Mapping[str, str], now: float) -> float | None:
         except ValueError:
             pass
     return None
+
+
+def _text_field(body: Mapping[str, Any], name: str, secrets: list[str]) -> str:
+    """A string field of an error answer, with the request's secrets and any token redacted."""
+    value = body.get(name)
+    return scrub(value, secrets) if isinstance(value, str) else ""
+
+
+def _quote(response: httpx.Response, secrets: Iterable[str]) -> str:
+    """What the server said, as a short sanitised quote, e.g. ``saying "502 Bad Gateway"``."""
+    try:
+        text = excerpt(response.text, secrets)
+    except (UnicodeDecodeError, LookupError):  # an unknown or lying charset
+        text = ""
+    return f'saying "{text}"' if text else "with no text"
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any] | None:

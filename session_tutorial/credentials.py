@@ -12,6 +12,9 @@ from session_tutorial.errors import CorruptEntry, UnexpectedResponse
 
 FORMAT_VERSION = 1
 _TOKEN_FIELDS = ("access_token", "id_token", "refresh_token")
+#: The longest entry read as credentials (1 MiB); real ones are a few kB.
+MAX_ENTRY = 1 << 20
+_FIELDS = (*_TOKEN_FIELDS, "token_type", "scope", "expires_at")
 
 
 def redact(token: str | None) -> str:
@@ -22,7 +25,8 @@ def redact(token: str | None) -> str:
     """
     if token is None:
         return "None"
-    return f"{token[:6]}…({len(token)} chars)"
+    # At most a third of the token: a short (damaged or forged) one is never shown whole.
+    return f"{token[: min(6, len(token) // 3)]}…({len(token)} chars)"
 
 
 @dataclass(frozen=True)
@@ -102,14 +106,27 @@ class Credentials:
 
         Raises ``CorruptEntry`` for anything else (garbage, a missing field, an unknown version).
         """
+        if len(data) > MAX_ENTRY:
+            raise CorruptEntry(_corrupt(f"it is {len(data):,} characters long, not credentials"))
         try:
             obj = json.loads(data)
         except (TypeError, ValueError) as exc:
             raise CorruptEntry(_corrupt("it is not JSON")) from exc
+        except RecursionError as exc:  # nesting deeper than the parser's stack
+            raise CorruptEntry(_corrupt("it is JSON nested too deeply to be credentials")) from exc
         if not isinstance(obj, dict):
             raise CorruptEntry(_corrupt("it is not a JSON object"))
-        if obj.get("version") != FORMAT_VERSION:
-            raise CorruptEntry(_corrupt(f"its version is {obj.get('version')!r}, not 1"))
+        version = obj.get("version")
+        if version != FORMAT_VERSION:
+            shown = repr(version) if isinstance(version, int) else f"a {type(version).__name__}"
+            raise CorruptEntry(_corrupt(f"its version is {shown}, not 1"))
+        missing = [name for name in _FIELDS if name not in obj]
+        if missing:
+            raise CorruptEntry(_corrupt(f"it lacks {', '.join(missing)}"))
+        expires_at = obj["expires_at"]
+        if isinstance(expires_at, bool) or not isinstance(expires_at, (int, float)):
+            # Never quoted: a crafted entry could put a token here.
+            raise CorruptEntry(_corrupt(f"expires_at is a {type(expires_at).__name__}"))
         try:
             creds = cls(
                 access_token=obj["access_token"],
@@ -117,10 +134,10 @@ class Credentials:
                 refresh_token=obj["refresh_token"],
                 token_type=obj["token_type"],
                 scope=obj["scope"],
-                expires_at=float(obj["expires_at"]),
+                expires_at=float(expires_at),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CorruptEntry(_corrupt(f"a field is missing or malformed ({exc})")) from exc
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise CorruptEntry(_corrupt("a field is malformed")) from exc
         if not isinstance(creds.access_token, str) or not all(
             isinstance(getattr(creds, name), (str, type(None))) for name in _TOKEN_FIELDS
         ):

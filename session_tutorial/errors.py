@@ -12,10 +12,11 @@
     │   ├── RefreshTokenRejected  invalid_grant on refresh: revoked, rotated away, or expired
     │   ├── RateLimited           429 too_many_requests / slow_down (has .retry_after)
     │   ├── ServerError           5xx from the tenant
-    │   ├── AccessTokenRejected   401 from /userinfo: the access token is expired or revoked
+    │   ├── AccessTokenRejected   401 from /userinfo (expired, revoked), or a damaged token
     │   ├── DeviceCodeExpired     expired_token: the device login took too long
     │   └── UnexpectedResponse    an answer that is not the Authentication API's shape
     ├── NetworkError              no answer: refused, reset, timed out, DNS
+    │   └── TLSCertificateError   the tenant's TLS certificate is not trusted (not retryable)
     ├── BrowserSignInError        the browser sign-in did not come back
     │   ├── SignInTimedOut        no callback arrived in time (closed tab, error page, lost link)
     │   └── CallbackUnavailable   the loopback callback port cannot be listened on
@@ -30,8 +31,8 @@
     StoreWarning (a UserWarning)  fresh credentials could not be saved, but were handed back
     RenewalWarning (a UserWarning) an early renewal failed; the still-valid credentials were used
 
-``retryable`` is computed from what happened (a network error, a 429, a 5xx), never set by
-hand, in the spirit of Auth0.swift's ``isRetryable``.
+``retryable`` is computed from what happened (a network error but a certificate failure, a
+429, a 5xx), never set by hand, in the spirit of Auth0.swift's ``isRetryable``.
 """
 
 from __future__ import annotations
@@ -135,6 +136,15 @@ class NetworkError(SessionError):
         return True
 
 
+class TLSCertificateError(NetworkError):
+    """The tenant's TLS certificate was not accepted: trust its CA (``ca_bundle``) or fix it."""
+
+    @property
+    def retryable(self) -> bool:
+        # A certificate that failed verification fails again on the next try.
+        return False
+
+
 class TokenVerificationFailed(SessionError):
     """An ID token failed its signature, algorithm, issuer, audience or time checks."""
 
@@ -164,7 +174,7 @@ class CorruptEntry(StoreError):
 
 
 class AccessTokenRejected(AuthError):
-    """The tenant refused the access token (401): it has expired or was revoked; renew it."""
+    """The access token was refused (401) or is damaged beyond sending: renew it."""
 
 
 class DeviceCodeExpired(AuthError):

@@ -13,6 +13,7 @@ import copy
 import hmac
 import json
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -94,8 +95,9 @@ class JwksCache:
                 raise copy.copy(self._failure) from self._failure
             if kid not in self._keys:
                 raise TokenVerificationFailed(
-                    f"The ID token names signing key {kid!r}, which the tenant does not publish; "
-                    "it was not issued by this tenant, or the tenant's keys changed: sign in again."
+                    f"The ID token names signing key {_excerpt(kid)}, which the tenant does not "
+                    "publish; it was not issued by this tenant, or the tenant's keys changed: "
+                    "sign in again."
                 )
             return self._keys[kid]
 
@@ -178,14 +180,14 @@ def verify_id_token(
 def _check_header(header: Mapping[str, Any]) -> None:
     if header.get("alg") not in ALGORITHMS:
         raise TokenVerificationFailed(
-            f"The ID token is signed with {header.get('alg')!r}; only RS256 is accepted."
+            f"The ID token is signed with {_excerpt(header.get('alg'))}; only RS256 is accepted."
         )
     if "crit" in header:
         # RFC 7515 4.1.11: a recipient must reject a token whose critical extensions it does
         # not understand. PyJWT understands "b64", but an ID token has no business using it.
         raise TokenVerificationFailed(
-            f"The ID token marks header extensions {header['crit']!r} as critical; this client "
-            "understands none, so it must reject the token."
+            f"The ID token marks header extensions {_excerpt(header['crit'])} as critical; this "
+            "client understands none, so it must reject the token."
         )
     if not isinstance(header.get("kid"), str) or not header["kid"]:
         raise TokenVerificationFailed("The ID token's header has no kid (key id): not from Auth0.")
@@ -259,8 +261,8 @@ def _check_party(claims: Mapping[str, Any], tenant: Tenant, nonce: str | None) -
         claim = claims.get("nonce")
         if not isinstance(claim, str):
             raise TokenVerificationFailed(
-                f"The ID token's nonce is {claim!r}, not the string sent: it is not the answer "
-                "to this request."
+                f"The ID token's nonce is {_excerpt(claim)}, not the string sent: it is not the "
+                "answer to this request."
             )
         # compare_digest accepts str only when ASCII; as bytes any nonce compares in constant
         # time ("surrogatepass": JSON may carry a lone surrogate, which strict UTF-8 refuses).
@@ -283,8 +285,11 @@ def _wrong_issuer(token: str, tenant: Tenant) -> TokenVerificationFailed:
 
 def _excerpt(value: object, limit: int = 80) -> str:
     """``value`` as a short repr for a message: a forged claim can be megabytes long."""
-    text = repr(value)
+    text = _CONTROL.sub("?", repr(value))
     return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # repr() keeps some of them
 
 
 def _utf8(text: str) -> bytes:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +21,25 @@ DEFAULT_SCOPE = "openid profile email offline_access"
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
+@functools.lru_cache(maxsize=16)
+def _ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """One context per bundle, shared: building one reads some 150 CA certificates (~0.1 s),
+    which httpx would otherwise do for every client. A bundle is read once per process."""
+    import httpx  # here, so that reading settings does not load the HTTP stack
+
+    context = httpx.create_ssl_context()
+    if ca_bundle is not None:
+        try:
+            context.load_verify_locations(cafile=ca_bundle)
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(
+                f"The CA bundle {ca_bundle!r} (ca_bundle, or AUTH0_CA_BUNDLE) cannot be read as "
+                f"PEM certificates: {exc}. Give the path of the private CA's certificate file, "
+                "e.g. /etc/ssl/certs/my-ca.pem."
+            ) from exc
+    return context
+
+
 @dataclass(frozen=True)
 class Tenant:
     """An Auth0 tenant (or the local one) and the app's client id, with the URLs derived from them.
@@ -29,8 +50,9 @@ class Tenant:
     >>> Tenant("http://127.0.0.1:8765", "tutorial-app").jwks_url
     'http://127.0.0.1:8765/.well-known/jwks.json'
 
-    Raises ``ValueError`` for a domain that is not a bare host or a scheme://host[:port] URL, and
-    for plain ``http://`` to anything but this machine.
+    Raises ``ValueError`` for a domain that is not a bare host or a scheme://host[:port] URL,
+    for plain ``http://`` to anything but this machine, and for a ``ca_bundle`` that cannot be
+    read.
     """
 
     domain: str
@@ -45,6 +67,9 @@ class Tenant:
     #: it is configured (``AUTH0_REFRESH_TOKEN_IDLE_LIFETIME``); the local tenant publishes its
     #: own. None: unknown.
     refresh_token_idle_lifetime: float | None = field(default=None, compare=False)
+    #: A PEM file of certificate authorities to trust for this tenant too (a private CA),
+    #: besides those trusted by default; None trusts the default ones only.
+    ca_bundle: str | None = None
     #: The clock to read this tenant's tokens by: real time, except for the local tenant,
     #: whose clock a teacher can move forward (``Tenant.local()`` follows it).
     clock: Callable[[], float] = field(default=time.time, compare=False, repr=False)
@@ -53,6 +78,15 @@ class Tenant:
         if not self.client_id:
             raise ValueError("Tenant needs a client_id: your Auth0 application's Client ID.")
         self.base_url  # noqa: B018  -- validate the domain now rather than at the first request
+        if self.ca_bundle is not None:
+            object.__setattr__(self, "ca_bundle", os.fspath(self.ca_bundle))
+            self.ssl_context  # noqa: B018  -- a bundle that cannot be read fails here, clearly
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext:
+        """How every request to this tenant checks certificates: httpx's default trust store,
+        plus the CAs in ``ca_bundle`` (added to it, not replacing it)."""
+        return _ssl_context(self.ca_bundle)
 
     @cached_property
     def base_url(self) -> str:
@@ -132,7 +166,8 @@ class Tenant:
         """Read ``AUTH0_DOMAIN``, ``AUTH0_CLIENT_ID``, optional ``AUTH0_AUDIENCE``/``_CONNECTION``.
 
         ``AUTH0_ALLOW_HTTP=1`` permits plain http to another machine (a workshop's shared
-        tenant); never use it with a real tenant.
+        tenant); never use it with a real tenant. ``AUTH0_CA_BUNDLE=/path/ca.pem`` trusts a
+        private certificate authority for this tenant, besides the default ones.
 
         >>> Tenant.from_env({"AUTH0_DOMAIN": "x.auth0.com", "AUTH0_CLIENT_ID": "abc"}).issuer
         'https://x.auth0.com/'
@@ -153,6 +188,7 @@ class Tenant:
             audience=env.get("AUTH0_AUDIENCE") or None,
             allow_insecure_http=env.get("AUTH0_ALLOW_HTTP") == "1",
             refresh_token_idle_lifetime=_seconds(env, "AUTH0_REFRESH_TOKEN_IDLE_LIFETIME"),
+            ca_bundle=env.get("AUTH0_CA_BUNDLE") or None,
         )
 
     @classmethod

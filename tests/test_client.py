@@ -319,6 +319,63 @@ def test_a_200_that_is_not_json_is_unexpected():
         client_for(Recorder(httpx.Response(200, text="<html>hi</html>"))).login("a", "b")
 
 
+# MockTransport: the real tenant always answers in Auth0's shape; these are other servers.
+
+
+def test_an_error_answer_that_is_not_oauth_json_shows_a_short_excerpt_of_it():
+    page = "<html><head><title>403 Forbidden</title></head><body>Request blocked by WAF"
+    answer = httpx.Response(403, text=page + " " + "x" * 5000 + "</body></html>")
+    with pytest.raises(UnexpectedResponse) as caught:
+        client_for(Recorder(answer)).login("a", "b")
+    message = str(caught.value)
+    assert 'saying "403 Forbidden Request blocked by WAF' in message
+    assert "<html>" not in message
+    assert len(message) < 400
+    assert "check that the domain" in message
+
+
+def test_a_non_oauth_error_with_an_empty_body_says_so():
+    with pytest.raises(UnexpectedResponse, match="answered 418 with no text"):
+        client_for(Recorder(httpx.Response(418))).login("a", "b")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [{"code": 400, "message": "Invalid client"}, ["invalid_grant"], 400, True],
+    ids=["object", "list", "number", "boolean"],
+)
+def test_a_non_string_error_field_is_not_pasted_as_an_error_code(error):
+    answer = httpx.Response(400, json={"error": error, "error_description": {"x": 1}})
+    with pytest.raises(UnexpectedResponse, match="without an OAuth error") as caught:
+        client_for(Recorder(answer)).refresh("rt.0")
+    assert caught.value.error == ""
+    assert caught.value.description == ""
+    assert f"said 400 {error}" not in str(caught.value)
+    assert "saying" in str(caught.value)  # what the server said, as an excerpt
+
+
+def test_a_stack_trace_in_an_error_answer_is_not_shown():
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/srv/auth/views.py", line 88, in token\n'
+        "    user = db.find(password='hunter2-secret')\n"
+        "KeyError: 'realm'\n"
+    )
+    with pytest.raises(ServerError) as caught:
+        client_for(Recorder(httpx.Response(500, text=trace))).login("a", "b")
+    assert "(a stack trace, not shown)" in str(caught.value)
+    assert "views.py" not in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_a_description_with_control_characters_is_shown_on_one_line():
+    answer = oauth_error(400, "invalid_request", "bad\r\nX-Injected: 1\x1b[31m red")
+    with pytest.raises(AuthError) as caught:
+        client_for(Recorder(answer)).login("a", "b")
+    assert "\n" not in str(caught.value) and "\x1b" not in str(caught.value)
+    assert "bad X-Injected: 1 [31m red" in str(caught.value)
+
+
 def test_an_unknown_oauth_error_keeps_its_code_and_description():
     answer = oauth_error(400, "unsupported_grant_type", "Grant not allowed for this client.")
     with pytest.raises(AuthError) as caught:

@@ -78,8 +78,15 @@ def test_str_is_redacted_too():
 
 
 def test_redact_keeps_six_characters_and_the_length():
-    assert redact("abcdefghijkl") == "abcdef…(12 chars)"
+    assert redact("abcdefghijklmnopqr") == "abcdef…(18 chars)"
     assert redact(None) == "None"
+
+
+@pytest.mark.parametrize("token", ["a", "ab", "abc", "abcdef", "abcdefghijkl"])
+def test_redact_shows_at_most_a_third_of_a_short_token(token):
+    shown = redact(token).split("…")[0]
+    assert len(shown) <= len(token) // 3
+    assert redact(token).endswith(f"…({len(token)} chars)")
 
 
 def test_json_round_trip_gives_equal_credentials():

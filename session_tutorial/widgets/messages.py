@@ -18,6 +18,7 @@ from session_tutorial.errors import (
     ServerError,
     SessionError,
     StoreError,
+    TLSCertificateError,
     TokenVerificationFailed,
     WrongCredentials,
 )
@@ -61,6 +62,8 @@ def explain(exc: SessionError, tenant: Tenant, *, email: str = "") -> Message:
         )
     if isinstance(exc, AccessDenied):
         return Message("access denied", str(exc))
+    if isinstance(exc, TLSCertificateError):  # before NetworkError: the tenant did answer
+        return Message("certificate not trusted", str(exc))
     if isinstance(exc, NetworkError):
         fix = (
             f"Start the local tenant with `{tenant_command('start')}` in a terminal, then try "
