@@ -156,7 +156,7 @@ def _tenant_line(
 ) -> bool:
     """Append the tenant's line; True when it answers with the expected issuer."""
     try:
-        r = httpx.get(tenant.openid_configuration_url, timeout=timeout)
+        r = httpx.get(tenant.openid_configuration_url, timeout=timeout, verify=tenant.ssl_context)
         issuer = r.json().get("issuer") if r.status_code == 200 else None
     except (httpx.HTTPError, ValueError, AttributeError) as exc:
         lines.append(f"Tenant:            {where}: does not answer ({type(exc).__name__})")

@@ -232,7 +232,12 @@ class Tutorial:
             "password": password,
             "action": "approve",
         }
-        r = httpx.post(f"{self.tenant.base_url}/activate", data=form, timeout=10)
+        r = httpx.post(
+            f"{self.tenant.base_url}/activate",
+            data=form,
+            timeout=10,
+            verify=self.tenant.ssl_context,
+        )
         if r.status_code != 200:
             return Note(
                 f"The tenant's page answered HTTP {r.status_code}: is the code still valid?"
