@@ -25,6 +25,7 @@ from typing import Final
 
 import httpx
 
+from session_tutorial.commands import python_command, tenant_command
 from session_tutorial.credentials import Credentials
 from session_tutorial.errors import CorruptEntry, StoreError, TokenVerificationFailed
 from session_tutorial.idtoken import inspect_token, verify_id_token
@@ -37,12 +38,14 @@ BROKEN: Final = 1
 SIGN_IN_NEEDED: Final = 4
 
 START_TENANT: Final = (
-    "start it with `make tenant-start` (or `python -m session_tutorial.provider start`)"
+    f"start it with `{tenant_command('start')}` (or `make tenant-start` in the repository)"
 )
 SIGN_IN: Final = (
     "run notebook 01 to sign in (or `SessionManager(tenant).login(email, password)` in Python)"
 )
-CLEAR_ENTRY: Final = "clear it with `python -m session_tutorial sign-out`, then sign in again"
+CLEAR_ENTRY: Final = (
+    f"clear it with `{python_command('-m', 'session_tutorial', 'sign-out')}`, then sign in again"
+)
 
 # How each keychain keeps what it holds, for people. Keys are prefixes of backend_name.
 _KEEPING: Final = (

@@ -286,7 +286,7 @@ def test_an_early_renewal_that_fails_hands_back_the_still_valid_token(
     # Real, not injected: nothing listens on port 9, as when the Wi-Fi is gone.
     offline = replace(tenant, domain="http://127.0.0.1:9")
     with SessionManager(offline, keychain, clock=clock, lock_dir=tmp_path) as manager:
-        with pytest.warns(RenewalWarning, match="still valid for 3\\d s") as warned:
+        with pytest.warns(RenewalWarning, match=r"still valid for \d+ s") as warned:
             kept = manager.credentials(min_ttl=60)
         assert kept == saved and isinstance(manager.renewal_error, NetworkError)
         assert warned[0].message.error is manager.renewal_error

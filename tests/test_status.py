@@ -102,7 +102,7 @@ def test_a_corrupt_entry_exits_1_and_names_the_command_that_clears_it(tenant, ke
     SecretService.Keyring().set_password(keychain.service, keychain.account, "{not json")
     report = status.check(tenant, keychain)
     assert report.exit_code == 1
-    assert "python -m session_tutorial sign-out" in str(report)
+    assert "-m session_tutorial sign-out" in str(report)
 
 
 def test_no_keychain_at_all_exits_1_and_says_what_to_run(tenant):
