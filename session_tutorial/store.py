@@ -57,10 +57,15 @@ _MANIFEST_PREFIX: Final = '{"chunked": '
 _MANIFEST_VERSION: Final = 1
 _SLOTS: Final = ("a", "b")
 _READ_ATTEMPTS: Final = 3
+#: The most pieces an entry is split into (640 kB at Windows' limit, far beyond any
+#: credentials). A manifest claiming more is corrupt: reading or clearing it stays bounded.
+MAX_CHUNKS: Final = 256
+_MAX_MANIFEST: Final = 1024  # characters; a real manifest has about 110
 
 # Backends that keep secrets in a file, in plaintext or behind a getpass() prompt that a
 # notebook kernel cannot answer. keyring itself rates them below 1, "not recommended"; the
-# module check also catches them if a configuration raises their priority.
+# module check (of the backend's class and every base class) also catches them if a
+# configuration raises their priority, or a subclass in another module does.
 _REFUSED_MODULES: Final = ("keyrings.alt", "keyrings.cryptfile")
 _FRIENDLY_NAMES: Final = {
     "keyring.backends.SecretService.Keyring": "Secret Service (D-Bus)",
@@ -123,7 +128,8 @@ def _refusal(backend: KeyringBackend) -> str | None:
         return "keyring found no keychain on this machine"
     if isinstance(backend, null.Keyring):
         return "the null keyring stores nothing"
-    if type(backend).__module__.startswith(_REFUSED_MODULES):
+    # The whole class hierarchy: a subclass defined elsewhere still writes the file its base does.
+    if any(cls.__module__.startswith(_REFUSED_MODULES) for cls in type(backend).__mro__):
         return "it keeps secrets in a file, in plaintext or behind a passphrase prompt"
     try:
         priority = type(backend).priority
@@ -177,6 +183,14 @@ def _split(data: str, limit: int) -> list[str]:
         size += cost
     chunks.append(data[start:])
     return chunks
+
+
+def _count(number: int) -> str:
+    return f"{number:,}" if number < 10**9 else "billions of"
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _digest(data: str) -> str:
@@ -341,6 +355,11 @@ class CredentialStore:
             # Data that merely looks like a manifest is stored split, so that the entry at
             # `account` is a manifest exactly when it starts with the prefix.
             chunks = _split(data, limit or _encoded_size(data) or 1)
+            if len(chunks) > MAX_CHUNKS:
+                raise StoreError(
+                    f"The entry is too large for the keychain ({_encoded_size(data):,} bytes, "
+                    f"more than {MAX_CHUNKS} pieces of {limit:,}): nothing was saved."
+                )
             slot = _SLOTS[1] if old and old["slot"] == _SLOTS[0] else _SLOTS[0]
             for number, chunk in enumerate(chunks, start=1):
                 self._set(self._chunk_account(slot, number), chunk)
@@ -382,12 +401,13 @@ class CredentialStore:
     def _manifest(self, entry: str | None) -> dict[str, object] | None:
         if entry is None or not entry.startswith(_MANIFEST_PREFIX):
             return None
-        try:
-            manifest = json.loads(entry)
-        except ValueError:
-            manifest = None
+        manifest = None
+        if len(entry) <= _MAX_MANIFEST:
+            # RecursionError: JSON nested deeper than the parser's stack.
+            with contextlib.suppress(ValueError, RecursionError):
+                manifest = json.loads(entry)
         where = f"The keychain entry {self.service}/{self.account}"
-        if not isinstance(manifest, dict) or not isinstance(manifest.get("chunked"), int):
+        if not isinstance(manifest, dict) or not _is_int(manifest.get("chunked")):
             raise CorruptEntry(f"{where} is not a readable manifest. Clear it and sign in again.")
         if manifest["chunked"] != _MANIFEST_VERSION:
             raise CorruptEntry(
@@ -395,8 +415,14 @@ class CredentialStore:
                 f"{manifest['chunked']}). Upgrade, or clear it and sign in again."
             )
         chunks, slot, digest = manifest.get("chunks"), manifest.get("slot"), manifest.get("sha256")
-        if not (isinstance(chunks, int) and chunks >= 1 and slot in _SLOTS and digest):
+        if not (_is_int(chunks) and slot in _SLOTS and isinstance(digest, str) and digest):
             raise CorruptEntry(f"{where} has an invalid manifest. Clear it and sign in again.")
+        assert isinstance(chunks, int)
+        if not 1 <= chunks <= MAX_CHUNKS:
+            raise CorruptEntry(
+                f"{where} claims to be split into {_count(chunks)} pieces; no entry has more "
+                f"than {MAX_CHUNKS}. Clear it and sign in again."
+            )
         return manifest
 
     def _read_chunks(self, manifest: dict[str, object]) -> tuple[str | None, str]:
@@ -420,7 +446,9 @@ class CredentialStore:
         are found by probing.
         """
         number = start
-        while self._delete(self._chunk_account(slot, number)) or number <= through:
+        while number <= MAX_CHUNKS and (
+            self._delete(self._chunk_account(slot, number)) or number <= through
+        ):
             number += 1
 
     # -- the keyring boundary -------------------------------------------------------------

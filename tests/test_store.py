@@ -25,7 +25,7 @@ from keyring.backends.Windows import WinVaultKeyring
 
 from session_tutorial.errors import CorruptEntry, KeychainUnavailable, StoreError
 from session_tutorial.launcher import KEYCHAIN_ENV
-from session_tutorial.store import CredentialStore, MemoryStore, Store
+from session_tutorial.store import MAX_CHUNKS, CredentialStore, MemoryStore, Store
 
 SERVICE = "session-tutorial-tests"
 WINDOWS_LIMIT = 2560
@@ -300,6 +300,45 @@ def test_an_unreadable_manifest_raises_corrupt_entry(windows: WindowsSizedKeyrin
         windows_store(windows).load()
 
 
+@pytest.mark.parametrize(
+    "entry",
+    [
+        '{"chunked": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        '{"chunked": 1, "slot": "a", "chunks": ' + "[" * 400 + "]" * 400 + ', "sha256": "0"}',
+        '{"chunked": 1, "slot": "a", "chunks": 257, "sha256": "0"}',
+        '{"chunked": 1, "slot": "a", "chunks": 1000000000000, "sha256": "0"}',
+        '{"chunked": 1, "slot": "a", "chunks": ' + "9" * 400 + ', "sha256": "0"}',
+        '{"chunked": true, "slot": "a", "chunks": true, "sha256": "0"}',
+        '{"chunked": 1, "slot": "a", "chunks": 1, "sha256": ["0"]}',
+    ],
+    ids=["deep", "deep-count", "one-too-many", "10**12", "10**400", "booleans", "list-digest"],
+)
+def test_a_crafted_manifest_is_corrupt_and_clearing_or_saving_over_it_is_bounded(
+    entry: str,
+) -> None:
+    backend = DictKeyring()
+    reads: list[str] = []
+    backend.on_get = reads.append
+    backend.entries[(SERVICE, "ada")] = entry
+    backend.entries[(SERVICE, "ada#a1")] = "x"
+    store = CredentialStore(SERVICE, "ada", keyring_backend=backend, max_secret_size=256)
+    with pytest.raises(CorruptEntry, match="Clear it"):
+        store.load()
+    store.save("fresh")
+    assert store.load() == "fresh"
+    store.clear()
+    assert backend.entries == {}
+    assert len(reads) < 20  # not one read per claimed piece
+
+
+def test_data_needing_more_pieces_than_a_manifest_may_claim_is_refused_unsaved() -> None:
+    backend = DictKeyring()
+    store = CredentialStore(SERVICE, "ada", keyring_backend=backend, max_secret_size=256)
+    with pytest.raises(StoreError, match="too large"):
+        store.save("x" * 128 * (MAX_CHUNKS + 1))
+    assert backend.entries == {}
+
+
 def test_a_corrupt_entry_can_be_cleared(windows: WindowsSizedKeyring) -> None:
     store = windows_store(windows)
     store.save(LARGE)
@@ -442,6 +481,15 @@ class PromotedPlaintextKeyring(PlaintextKeyring):
 PromotedPlaintextKeyring.__module__ = "keyrings.alt.file"
 
 
+class SubclassedPlaintextKeyring(PromotedPlaintextKeyring):
+    """A subclass of the file backend in another module (here, this test module), promoted."""
+
+    priority = 10
+
+
+assert SubclassedPlaintextKeyring.__module__ == __name__
+
+
 class UnrecommendedKeyring(DictKeyring):
     """A backend of unknown make that keyring itself rates "not recommended"."""
 
@@ -453,6 +501,7 @@ class UnrecommendedKeyring(DictKeyring):
     [
         (PlaintextKeyring(), "keeps secrets in a file"),
         (PromotedPlaintextKeyring(), "keeps secrets in a file"),
+        (SubclassedPlaintextKeyring(), "keeps secrets in a file"),
         (UnrecommendedKeyring(), "does not recommend it"),
         (null.Keyring(), "stores nothing"),
     ],
