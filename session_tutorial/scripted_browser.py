@@ -185,7 +185,7 @@ def play_sign_in(
         steps.append(f"The tenant's page stayed on: {page.title}.")
         return Visit(tuple(steps), page)
     tab = browser.follow(page)
-    said = tab.title + (f": {_paragraph(tab.text)}" if _paragraph(tab.text) else "")
+    said = _paragraph(tab.text) or tab.title
     steps.append(f"Back at the app, the tab says: {said}")
     return Visit(tuple(steps), tab)
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -202,6 +203,34 @@ class Tutorial:
         except httpx.HTTPError as exc:
             return Note(f"The browser could not load the page ({type(exc).__name__}).")
         return Note(repr(visit))
+
+    def play_browser_sign_in(self, widget: Any, who: str = "ada", timeout: float = 60) -> Note:
+        """Press the widget's "Sign in with the browser", then play the person at the browser.
+
+        What a learner does by hand, for unattended runs: the widget starts a sign-in, the
+        played browser signs in on the tenant's real page (or says "Continue"), and the widget
+        turns to "Signed in as ..." when the callback arrives.
+        """
+        if not self.is_local:
+            return Note(
+                "Skipped: press the button and sign in yourself; on a real tenant only you can."
+            )
+        widget.start()
+        note = self.sign_in_on_tenant_page(widget.url, who)
+        widget.wait(timeout)
+        return note
+
+    def code_from_tenant_page(self, url: str, who: str = "ada") -> str | None:
+        """Sign in on the tenant's page but keep the code instead of delivering it (exercises)."""
+        page = self.browser.open(url)
+        if page.shows_password_field:
+            page = self.browser.press(
+                page, "login", username=self.demo_user(who)[0], password=self.demo_user(who)[1]
+            )
+        elif "continue" in page.buttons:
+            page = self.browser.press(page, "continue")
+        query = parse_qs(urlsplit(page.location or "").query)
+        return query.get("code", [None])[0]
 
     def open_tenant_page(self, url: str) -> Note:
         """Open ``url`` in the played browser and say what the tenant's page asks for."""

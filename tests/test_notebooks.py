@@ -124,6 +124,18 @@ def test_solution_forge_a_token(tutorial: Tutorial, capsys: pytest.CaptureFixtur
 
 
 @pytest.mark.integration
+def test_solution_tamper_with_pkce(tutorial: Tutorial, capsys: pytest.CaptureFixture[str]) -> None:
+    namespace = {"tutorial": tutorial, "session": tutorial.session}
+    out = _run("01_tamper_with_pkce.py", namespace, capsys)
+    assert out.splitlines() == [
+        "The app's receiver answered 400: Not this sign-in",
+        "The tenant refused: The tenant refused the authorization code (Failed to verify code "
+        "verifier.): start the sign-in again.",
+    ]
+    assert tutorial.store.load() is None  # nothing was saved
+
+
+@pytest.mark.integration
 def test_solution_greet(tutorial: Tutorial, capsys: pytest.CaptureFixture[str]) -> None:
     tutorial.ensure_signed_in()
     empty = Tutorial.start(store=MemoryStore())

@@ -7,7 +7,7 @@ of its synced state (which is sent to the browser and can be saved in a notebook
 from __future__ import annotations
 
 from .app import SessionApp
-from .browser import BrowserLoginWidget
+from .browser import BrowserLoginWidget, SignOutLink
 from .device import DeviceLoginWidget
 from .inspector import TokenInspector
 from .links import browser_url
@@ -20,6 +20,7 @@ __all__ = [
     "LoginForm",
     "ProfileCard",
     "SessionApp",
+    "SignOutLink",
     "TokenInspector",
     "browser_url",
 ]

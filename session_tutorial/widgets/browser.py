@@ -153,6 +153,13 @@ class BrowserLoginWidget(widgets.VBox):
                 else:
                     self._failed(exc)
             return
+        except Exception as exc:  # a bug, not a sign-in outcome: shown, never a dead thread
+            with self._lock:
+                self.state = "error"
+                self._ended(
+                    f"The sign-in failed unexpectedly ({type(exc).__name__}: {exc}).", "error"
+                )
+            return
         with self._lock:
             self.profile, self.state = profile, "signed in"
             name = profile.get("name") or profile.get("email") or "you"
@@ -187,3 +194,23 @@ class BrowserLoginWidget(widgets.VBox):
 
     def _show(self, text: str, kind: Kind) -> None:
         self.status.value = status_box(text, kind)
+
+
+class SignOutLink(widgets.HTML):
+    """A link that ends the tenant's login session in the learner's own browser (/v2/logout).
+
+    >>> SignOutLink(manager)  # click: the next sign-in asks for a password  # doctest: +SKIP
+    """
+
+    def __init__(self, manager: SessionManager, return_to: str | None = None) -> None:
+        url = manager.client.logout_url(return_to=return_to)
+        super().__init__(
+            f'<a href="{escape(url)}" target="_blank" rel="noopener" class="st-sign-out-link" '
+            'style="color:#1a5fb4;text-decoration:underline">'
+            "Sign out of the tenant in this browser ↗</a>"
+        )
+        self.url = url
+        self.add_class("st-widget")
+
+    def __repr__(self) -> str:
+        return "SignOutLink(/v2/logout)"

@@ -10,8 +10,9 @@ import re
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
+from .. import login_page
 from ..browser_sessions import COOKIE
 from ..errors import InvalidRequest
 from ..forms import PAGE_HEADERS
@@ -31,11 +32,18 @@ async def logout(request: Request) -> Response:
             "returnTo must be an allowed logout URL (http://localhost or http://127.0.0.1)."
         )
     idp.browser_sessions.end(request.cookies.get(COOKIE))
-    response: Response = (
-        RedirectResponse(return_to, status_code=302, headers=PAGE_HEADERS)
-        if return_to
-        else PlainTextResponse("OK", headers=PAGE_HEADERS)
-    )
+    response: Response
+    if return_to:
+        response = RedirectResponse(return_to, status_code=302, headers=PAGE_HEADERS)
+    elif "text/html" in request.headers.get("accept", ""):  # a person's browser tab
+        html = login_page.problem(
+            "Signed out", "You are signed out of session-tutorial here. You can close this tab."
+        )
+        response = HTMLResponse(
+            html.replace('class="alert"', 'class="notice"'), headers=PAGE_HEADERS
+        )
+    else:
+        response = PlainTextResponse("OK", headers=PAGE_HEADERS)
     response.delete_cookie(COOKIE, path="/")
     return response
 
