@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
@@ -82,8 +83,14 @@ class Page:
 class ScriptedBrowser:
     """Keeps cookies like a browser; opens pages, presses buttons, follows one redirect."""
 
-    def __init__(self, *, timeout: float = 10.0, http: httpx.Client | None = None) -> None:
-        self.http = http or httpx.Client(timeout=timeout)
+    def __init__(
+        self,
+        *,
+        timeout: float = 10.0,
+        http: httpx.Client | None = None,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        self.http = http or httpx.Client(timeout=timeout, verify=verify)
 
     def close(self) -> None:
         self.http.close()

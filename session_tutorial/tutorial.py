@@ -184,7 +184,7 @@ class Tutorial:
     def browser(self) -> ScriptedBrowser:
         """The learner's browser, played by code: it keeps the tenant's cookies between cells."""
         if self._browser is None:
-            self._browser = ScriptedBrowser()
+            self._browser = ScriptedBrowser(verify=self.tenant.ssl_context)
         return self._browser
 
     def sign_in_on_tenant_page(
