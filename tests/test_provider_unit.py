@@ -545,3 +545,15 @@ def test_teaching_controls_can_be_switched_off(tmp_path: Path, clock: FakeClock)
         assert error_of(t.client.get("/_teaching/clock", headers=key)) == (404, "not_found")
     finally:
         t.close()
+
+
+def test_sessions_list_the_latest_login_first_even_after_the_clock_moved_back(
+    tenant: Tenant, clock: FakeClock
+) -> None:
+    clock.advance(3600)
+    login(tenant.client)  # made while a teacher had moved the clock an hour ahead
+    clock.advance(-3600)
+    latest = login(tenant.client).json()["id_token"]
+    sid = jwt.decode(latest, options={"verify_signature": False})["sid"]
+    sessions = tenant.idp.refresh_tokens.sessions(tenant.idp.users.by_email(ADA[0]).id)
+    assert sessions[0]["id"] == sid

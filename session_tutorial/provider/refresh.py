@@ -187,11 +187,15 @@ class RefreshTokens:
         return cur.rowcount
 
     def sessions(self, user_id: str) -> list[dict[str, object]]:
-        """The user's families, newest first, with their state."""
+        """The user's families, the latest made first, with their state.
+
+        Ordered by creation (rowid), not by ``created_at``: a teacher may move the tenant's clock
+        back, after which a new family carries an earlier time than an old one.
+        """
         rows = self._db.all(
             "SELECT f.*, COUNT(t.hash) AS tokens, MAX(t.created_at) AS last_used"
             " FROM families f JOIN refresh_tokens t ON t.family_id = f.id"
-            " WHERE f.user_id = ? GROUP BY f.id ORDER BY f.created_at DESC",
+            " WHERE f.user_id = ? GROUP BY f.id ORDER BY f.rowid DESC",
             user_id,
         )
         return [
