@@ -122,6 +122,12 @@ class Breakage:
             f"Auth0's tenant log would show a failed exchange, `{event}`)."
         )
 
+    def signed_in(self) -> Note:
+        """A saved session for the demo user, restored or made now (each section starts so)."""
+        self.tutorial.ensure_signed_in()
+        user = self.tutorial.session.user or {}
+        return Note(f"Signed in as {user.get('name', 'the demo user')}, saved in the keychain.")
+
     # -- 1 · killed between the tenant's answer and the keychain write --------------------
 
     def kill_before_saving(self, then_wait: float = 0) -> Note:
