@@ -311,7 +311,9 @@ def _verification_failed(exc: jwt.PyJWTError) -> TokenVerificationFailed:
     return TokenVerificationFailed(f"The ID token was rejected: {why}.")
 
 
-_default_caches: dict[str, JwksCache] = {}
+# By URL and CA bundle: a tenant object without the bundle must not leave its certificate
+# failure cached for one that has it.
+_default_caches: dict[tuple[str, str | None], JwksCache] = {}
 _default_caches_lock = threading.Lock()
 
 
@@ -323,10 +325,11 @@ def _default_jwks(tenant: Tenant) -> JwksCache:
         with AuthClient(tenant) as client:
             return client.jwks()
 
+    key = (tenant.jwks_url, tenant.ca_bundle)
     with _default_caches_lock:
-        if tenant.jwks_url not in _default_caches:
-            _default_caches[tenant.jwks_url] = JwksCache(fetch)
-        return _default_caches[tenant.jwks_url]
+        if key not in _default_caches:
+            _default_caches[key] = JwksCache(fetch)
+        return _default_caches[key]
 
 
 @dataclass(frozen=True)

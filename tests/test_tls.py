@@ -107,6 +107,17 @@ def test_the_standalone_verify_id_token_fetches_the_key_set_with_the_tenants_ca(
     assert verify_id_token(credentials.id_token, tenant)["email"] == ADA
 
 
+def test_a_key_set_fetch_that_failed_without_the_bundle_does_not_fail_the_tenant_with_it(
+    tls_tenant,
+):
+    trusted = Tenant(tls_tenant.url, "tutorial-app", ca_bundle=str(tls_tenant.ca_bundle))
+    with AuthClient(trusted) as client:
+        id_token = client.login(ADA, PASSWORD).id_token
+    with pytest.raises(TLSCertificateError):
+        verify_id_token(id_token, Tenant(tls_tenant.url, "tutorial-app"))
+    assert verify_id_token(id_token, trusted)["email"] == ADA  # not the cached failure
+
+
 def test_a_bundle_of_another_ca_is_named_in_the_certificate_error(tls_tenant):
     tenant = Tenant(tls_tenant.url, "tutorial-app", ca_bundle=str(tls_tenant.other_ca_bundle))
     with AuthClient(tenant) as client, pytest.raises(TLSCertificateError) as caught:
