@@ -17,6 +17,7 @@ import pytest
 from keyring.backends import SecretService, fail
 
 from session_tutorial import status
+from session_tutorial.__main__ import main
 from session_tutorial.credentials import Credentials
 from session_tutorial.session import SERVICE, SessionManager
 from session_tutorial.store import CredentialStore
@@ -129,50 +130,32 @@ def run_status(env: dict[str, str] | None = None) -> subprocess.CompletedProcess
     )
 
 
-def test_the_command_exits_4_then_0_then_1_without_a_keychain(local_tenant, tmp_path):
+def test_the_command_exits_4_then_0_then_1_without_a_keychain(local_tenant, tmp_path, capsys):
     # The entry the notebooks use, for the tenant this test run started (found, not started).
     tenant = Tenant(local_tenant.url, "tutorial-app", clock=local_tenant.clock)
     store = CredentialStore(SERVICE, tenant.account)
     saved = store.load()
     try:
         store.clear()
-        empty = run_status()
-        assert empty.returncode == 4, empty.stdout + empty.stderr
-        assert f"the local tenant at {local_tenant.url}: answers" in empty.stdout
+        assert main(["status"]) == 4  # in this process: the command's code, minus the startup
+        assert f"the local tenant at {local_tenant.url}: answers" in capsys.readouterr().out
 
         credentials = signed_in(tenant, store, tmp_path)
-        ok = run_status()
-        assert ok.returncode == 0 and "Ada Lovelace" in ok.stdout, ok.stdout + ok.stderr
-        assert credentials.refresh_token not in ok.stdout
-        assert credentials.access_token not in ok.stdout
+        assert main(["status"]) == 0
+        out = capsys.readouterr().out
+        assert "Ada Lovelace" in out
+        assert credentials.refresh_token not in out and credentials.access_token not in out
 
-        # No keychain: the Secret Service's bus is not there (as on a server over ssh).
+        # A process of its own, where the Secret Service's bus is not there (a server over ssh).
         gone = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path}/no-bus"}
         broken = run_status(gone)
         assert broken.returncode == 1, broken.stdout + broken.stderr
         assert "cannot be used" in broken.stdout and "launcher" in broken.stdout
+
+        assert main(["sign-out"]) == 0  # revokes at the tenant, clears the entry
+        assert store.load() is None
+        assert not local_tenant.control.sessions(ADA)[0]["active"]
     finally:
         store.clear()
-        if saved is not None:
-            store.save(saved)
-
-
-def test_sign_out_command_clears_the_entry(local_tenant, tmp_path):
-    tenant = Tenant(local_tenant.url, "tutorial-app", clock=local_tenant.clock)
-    store = CredentialStore(SERVICE, tenant.account)
-    saved = store.load()
-    try:
-        signed_in(tenant, store, tmp_path)
-        out = subprocess.run(
-            [sys.executable, "-m", "session_tutorial", "sign-out"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert out.returncode == 0, out.stdout + out.stderr
-        assert store.load() is None
-        assert not local_tenant.control.sessions(ADA)[0]["active"]  # revoked at the tenant too
-    finally:
         if saved is not None:
             store.save(saved)
