@@ -11,7 +11,8 @@ WITH_KEYCHAIN := $(BIN)/python -m session_tutorial.launcher --
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test install system-deps lint notebooks bench tenant-start tenant-stop tenant-status status clean
+.PHONY: lab test install system-deps lint notebooks bench tenant-start tenant-stop tenant-status status clean \
+	site site-serve site-deps
 
 $(STAMP): pyproject.toml binder/overrides.json
 	@echo "Setting up $(VENV) (the first time takes a few minutes; later runs skip this)"
@@ -32,12 +33,13 @@ lab: install system-deps
 	$(BIN)/python -m session_tutorial.provider start
 	$(WITH_KEYCHAIN) $(BIN)/jupyter lab $(LAB_ROOT_FLAG) notebooks/00-start-here.ipynb
 
-test: install system-deps
+# The website's test (tests/test_site.py) needs npm's packages; where Node is missing it skips.
+test: install system-deps $(if $(shell command -v npm),site-deps,)
 	$(WITH_KEYCHAIN) sh scripts/run-tests.sh
 
 lint: install
-	$(BIN)/ruff check session_tutorial tests benchmarks examples scripts notebooks/solutions conftest.py
-	$(BIN)/ruff format --check session_tutorial tests benchmarks examples scripts conftest.py
+	$(BIN)/ruff check session_tutorial tests benchmarks examples scripts notebooks/solutions docs/site conftest.py
+	$(BIN)/ruff format --check session_tutorial tests benchmarks examples scripts docs/site conftest.py
 
 # Every figure of the README's "Performance and reliability" section (about a minute, loopback only).
 bench: install system-deps
@@ -63,3 +65,23 @@ clean:
 # Re-run every notebook against a fresh local tenant and save clean outputs (no widget state).
 notebooks: install system-deps
 	$(WITH_KEYCHAIN) $(BIN)/python scripts/execute_notebooks.py
+
+# The tutorial as a website, in build/site: the committed notebooks rendered (never executed),
+# the README's pages, the error catalogue, the glossary, the instructor guide (scripts/build_site.py).
+NODE_STAMP := node_modules/.installed
+SITE_PORT  ?= 8000
+
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "site: npm is missing: install Node.js and npm (make system-deps does on Debian)" >&2; exit 1; }
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# mermaid (draws the diagrams) and axe-core (the accessibility audit), from npm.
+site-deps: $(NODE_STAMP)
+
+site: install site-deps
+	$(BIN)/python scripts/build_site.py
+
+site-serve: site
+	@echo "The tutorial's website: http://127.0.0.1:$(SITE_PORT)/ (Ctrl-C stops it)"
+	$(BIN)/python -m http.server --bind 127.0.0.1 --directory build/site $(SITE_PORT)

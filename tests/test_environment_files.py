@@ -37,12 +37,18 @@ ENV_FILES = [ROOT / "environment.yml", BINDER / "environment.yml"]
 CONDA_NAMES: dict[str, str] = {}
 # conda-side packages that are not dependencies of the project but tooling of the environment.
 CONDA_TOOLING = {"python", "pip"}
+# pyproject.toml's optional extras that the environment files carry too: the website's
+# (``make site`` and its test), so that a conda environment builds the site as well.
+ENVIRONMENT_EXTRAS = ("site",)
 _CONDA_SPEC = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*?)\s*$")
 
 
 def runtime_requirements() -> list[Requirement]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return [Requirement(line) for line in project["dependencies"]]
+    extras = [
+        line for name in ENVIRONMENT_EXTRAS for line in project["optional-dependencies"][name]
+    ]
+    return [Requirement(line) for line in [*project["dependencies"], *extras]]
 
 
 def expected_packages() -> dict[str, SpecifierSet]:

@@ -1,0 +1,158 @@
+"""The tutorial website's own Sphinx extension: launch buttons, glossary links, bundled mermaid.
+
+- On every notebook page, under its title: a button that opens that notebook on Binder
+  (``tutorial_repository`` names the GitHub repository: the one setting) and one that opens it
+  in the reader's own JupyterLab (``tutorial_local_lab``, where ``make lab`` serves it).
+- On every page but the glossary, the first appearance of each glossary term links to it, with
+  the term's first sentence as a tooltip. Code, headings, links and cell outputs are left alone.
+- mermaid.js comes from ``node_modules/mermaid`` (npm, ``make site-deps``), copied into the
+  site's ``_static/mermaid/``: never from a CDN, which offline workshops cannot reach.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parents[3]
+MERMAID_DIST = ROOT / "node_modules" / "mermaid" / "dist"
+MERMAID_ENTRY = "mermaid.esm.min.mjs"
+GLOSSARY = "glossary"
+# Text inside these is never turned into a glossary link.
+NO_LINKS = (
+    nodes.literal,
+    nodes.literal_block,
+    nodes.reference,
+    nodes.title,
+    nodes.raw,
+    nodes.term,
+    nodes.FixedTextElement,
+    nodes.rubric,
+    nodes.caption,
+)
+
+
+def launch_buttons(app: Sphinx, doctree: nodes.document) -> None:
+    docname = app.env.docname
+    if not docname.startswith("notebooks/"):
+        return
+    notebook = f"{docname}.ipynb"
+    repository = app.config.tutorial_repository
+    binder = f"https://mybinder.org/v2/gh/{repository}/HEAD?urlpath=lab/tree/{notebook}"
+    local = app.config.tutorial_local_lab.rstrip("/") + f"/{notebook}"
+    markup = (
+        '<div class="launch-buttons" role="group" aria-label="Run this notebook">'
+        f'<a class="launch-button launch-binder" href="{html.escape(binder)}" '
+        f'data-notebook="{html.escape(notebook)}">Launch on Binder</a>'
+        f'<a class="launch-button launch-local" href="{html.escape(local)}" '
+        f'data-notebook="{html.escape(notebook)}">Open in your JupyterLab</a>'
+        '<span class="launch-note">Your JupyterLab: start it with <code>make lab</code> in the '
+        "repository first.</span></div>"
+    )
+    section = doctree.next_node(nodes.section)
+    if section is None:
+        logger.warning("notebook %s has no title: no launch buttons", docname)
+        return
+    section.insert(1, nodes.raw("", markup, format="html"))
+
+
+def glossary_terms(app: Sphinx) -> list[tuple[str, str, str, str]]:
+    """``[(term, docname, anchor, tooltip)]``, longest term first."""
+    std: Any = app.env.get_domain("std")
+    tooltips: dict[str, str] = {}
+    if GLOSSARY in app.env.all_docs:
+        for item in app.env.get_doctree(GLOSSARY).findall(nodes.definition_list_item):
+            definition = item.next_node(nodes.definition)
+            text = " ".join(definition.astext().split()) if definition else ""
+            first = re.split(r"(?<=[.:])\s", text, maxsplit=1)[0]
+            for term in item.findall(nodes.term):
+                tooltips[term.astext().lower()] = first
+    terms = [
+        (name, doc, anchor, tooltips.get(name.lower(), ""))
+        for (kind, name), (doc, anchor) in std.objects.items()
+        if kind == "term"
+    ]
+    return sorted(terms, key=lambda t: -len(t[0]))
+
+
+def link_terms(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    if docname == GLOSSARY or app.builder.format != "html":
+        return
+    terms = glossary_terms(app)
+    if not terms:
+        return
+    by_lower = {name.lower(): (name, doc, anchor, tip) for name, doc, anchor, tip in terms}
+    pattern = re.compile(
+        r"(?<![\w-])(" + "|".join(re.escape(t[0]) for t in terms) + r")(?:s|es)?(?![\w-])",
+        re.IGNORECASE,
+    )
+    linked: set[str] = set()
+    for text in list(doctree.findall(nodes.Text)):
+        if not _linkable(text):
+            continue
+        parts: list[nodes.Node] = []
+        source, last = str(text), 0
+        for match in pattern.finditer(source):
+            _, doc, anchor, tip = by_lower[match.group(1).lower()]
+            if anchor in linked:
+                continue
+            linked.add(anchor)
+            uri = app.builder.get_relative_uri(docname, doc) + "#" + anchor
+            ref = nodes.reference("", "", internal=True, refuri=uri, classes=["glossary-term"])
+            if tip:
+                ref["reftitle"] = tip
+            ref += nodes.Text(match.group(0))
+            parts += [nodes.Text(source[last : match.start()]), ref]
+            last = match.end()
+        if parts:
+            parts.append(nodes.Text(source[last:]))
+            text.parent.replace(text, parts)
+
+
+def _linkable(text: nodes.Text) -> bool:
+    node = text.parent
+    while node is not None:
+        if isinstance(node, NO_LINKS):
+            return False
+        classes = node.get("classes", []) if isinstance(node, nodes.Element) else []
+        if "cell_output" in classes or "launch-buttons" in classes:
+            return False
+        node = node.parent
+    return True
+
+
+def copy_mermaid(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    entry = MERMAID_DIST / MERMAID_ENTRY
+    if not entry.is_file():
+        raise FileNotFoundError(
+            f"{entry} is missing: run `make site-deps` (npm ci) to install mermaid from npm"
+        )
+    target = Path(app.outdir) / "_static" / "mermaid"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(entry, target / MERMAID_ENTRY)
+    chunks = MERMAID_DIST / "chunks" / "mermaid.esm.min"
+    shutil.copytree(
+        chunks,
+        target / "chunks" / "mermaid.esm.min",
+        ignore=shutil.ignore_patterns("*.map"),
+        dirs_exist_ok=True,
+    )
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_config_value("tutorial_repository", "OWNER/session-tutorial", "html")
+    app.add_config_value("tutorial_local_lab", "http://localhost:8888/lab/tree/", "html")
+    app.connect("doctree-read", launch_buttons)
+    app.connect("doctree-resolved", link_terms)
+    app.connect("build-finished", copy_mermaid)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

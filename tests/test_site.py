@@ -1,0 +1,475 @@
+"""The tutorial as a website (``make site``), built once and walked in a real browser.
+
+The first tests need no browser: the error catalogue is made from ``session_tutorial/errors.py``
+and every error class documents what it means, when it happens and what to do; the README's
+pages keep their links; the GitHub Pages workflow builds with ``make site``.
+
+The rest build the site once (``scripts/build_site.py``, strict: a warning fails it) and walk
+every page in Debian's Chromium driven by Playwright, as ``tests/test_browser.py`` does, over
+a local HTTP server: no console error, every mermaid diagram drawn as an SVG, every launch
+button on its own notebook, solutions closed until clicked, and an axe-core audit (npm, injected
+into each page) with no serious or critical violation. Links, anchors and secrets are checked
+in the built files. They need Node (npm installs mermaid and axe-core): skipped where it is
+missing. Screenshots go to ``test-artifacts/site/``; two of them are the README's
+``docs/images/site-*.png``, written when missing and replaced only when
+``SESSION_TUTORIAL_UPDATE_SCREENSHOT=1`` is set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+import yaml
+
+from scripts import build_site
+from session_tutorial import errors
+from session_tutorial.provider.config import DEMO_USERS
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts" / "site"
+UPDATE_IMAGE = "SESSION_TUTORIAL_UPDATE_SCREENSHOT"
+README_IMAGES = {  # page, colour scheme -> the README's screenshot
+    ("notebooks/01-save-the-token.html", "light"): ROOT / "docs" / "images" / "site-notebook.png",
+    ("journey.html", "dark"): ROOT / "docs" / "images" / "site-journey-dark.png",
+}
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [  # as tests/test_browser.py: off the network this machine cannot reach
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1280, "height": 800}
+STEP = 15_000  # milliseconds: an upper bound for a page to load or draw, never a wait
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+JWT_SHAPED = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+TEXT_SUFFIXES = {".html", ".js", ".mjs", ".txt", ".md", ".ipynb", ".json", ".css", ".inv"}
+
+
+# ---- without a browser ----------------------------------------------------------------------
+
+
+def test_every_error_class_says_what_it_means_when_it_happens_and_what_to_do() -> None:
+    classes = build_site.error_classes()
+    defined = {
+        name
+        for name, obj in vars(errors).items()
+        if isinstance(obj, type)
+        and issubclass(obj, BaseException)
+        and obj.__module__ == errors.__name__
+    }
+
+    assert {cls.__name__ for cls in classes} == defined
+    for cls in classes:
+        doc = build_site.error_doc(cls)  # raises, naming what is missing
+        assert doc.meaning and doc.when and doc.what_to_do
+
+
+def test_error_catalogue_has_a_section_for_each_class_in_tree_order() -> None:
+    page = build_site.error_catalogue()
+    names = [cls.__name__ for cls in build_site.error_classes()]
+    positions = [page.index(f"## `{name}`") for name in names]
+
+    assert names[0] == "SessionError"
+    assert positions == sorted(positions)
+    assert "**Time:**" in page and "**You need:**" in page
+    assert "`from session_tutorial.errors import CorruptEntry`" in page
+
+
+def test_an_error_class_without_when_or_what_to_do_fails_the_build() -> None:
+    class Undocumented(errors.SessionError):
+        """Something went wrong.
+
+        When: sometimes.
+        """
+
+    with pytest.raises(ValueError, match="lacks What to do:"):
+        build_site.error_doc(Undocumented)
+
+
+def test_readme_sections_split_outside_code_fences_only() -> None:
+    readme = "# T\n\nintro\n\n## A\n\n```sh\n## not a heading\n```\n\n### A1\n\n## B\n\nb\n"
+
+    assert [h for h, _ in build_site.split_h2(readme)] == ["", "A", "B"]
+    assert build_site.shift_headings("### A1\n```\n### x\n```", -1) == "## A1\n```\n### x\n```"
+
+
+def test_links_to_the_readme_go_to_the_page_that_holds_the_heading() -> None:
+    _, pages = build_site.readme_pages((ROOT / "README.md").read_text())
+    titles = {p.name: build_site.slugify(build_site.headings(p.body)[0]) for p in pages}
+    links = build_site.Links(build_site.readme_anchors(pages), titles, {"docs/instructor-guide.md"})
+    md = "[a](../README.md#teaching-controls) [b](../README.md#design) [c](../examples/whoami.py)"
+
+    out = links.rewrite(md, "notebooks/06-x.ipynb", "notebooks/06-x.ipynb")
+
+    assert out == (
+        "[a](../local-tenant.md#teaching-controls) [b](../design.md) "
+        "[c](../source/examples/whoami.py.md)"
+    )
+
+
+def test_demo_passwords_never_reach_the_pages_text() -> None:
+    for _, password, _ in DEMO_USERS:
+        assert password not in build_site.redact(f"the password `{password}`, then")
+
+
+def test_github_pages_workflow_builds_with_make_site_and_deploys_build_site() -> None:
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "site.yml").read_text())
+    steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
+    runs = " ".join(str(step.get("run", "")) for step in steps)
+    uses = {str(step.get("uses", "")).split("@")[0]: step for step in steps}
+
+    assert "make site" in runs
+    assert uses["actions/upload-pages-artifact"]["with"]["path"] == "build/site"
+    assert "actions/deploy-pages" in uses
+    assert workflow["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
+    env = {k: v for job in workflow["jobs"].values() for k, v in job.get("env", {}).items()}
+    assert env["SESSION_TUTORIAL_REPOSITORY"] == "${{ github.repository }}"
+
+
+# ---- the built site -------------------------------------------------------------------------
+
+
+needs_node = pytest.mark.skipif(
+    shutil.which("node") is None or shutil.which("npm") is None,
+    reason="Node and npm install mermaid and axe-core (package.json): not on this machine",
+)
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site, built once from the work tree (npm's packages installed first if missing)."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("Node and npm install mermaid and axe-core (package.json): not here")
+    if not (AXE.is_file() and (ROOT / "node_modules" / "mermaid" / "package.json").is_file()):
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=ROOT, check=True)
+    base = tmp_path_factory.mktemp("site")
+    rc = build_site.build(base / "site", base / "src")
+    assert rc == 0, "sphinx-build failed: its warnings are above (run `make site` to see them)"
+    return base / "site"
+
+
+def pages(site: Path) -> list[str]:
+    """Every HTML page of the site, relative to it (Sphinx's index pages included)."""
+    found = (p.relative_to(site) for p in site.rglob("*.html"))
+    return sorted(p.as_posix() for p in found if not p.parts[0].startswith("_"))  # not _static/
+
+
+class _Anchors(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.links: list[tuple[str, str]] = []  # (tag, url)
+        self.images_without_alt: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        for key in ("id", "name") if tag == "a" else ("id",):
+            if values.get(key):
+                self.ids.add(str(values[key]))
+        for key in ("href", "src"):
+            if values.get(key):
+                self.links.append((tag, str(values[key])))
+        if tag == "img" and not (values.get("alt") or "").strip():
+            self.images_without_alt.append(str(values.get("src")))
+
+
+@functools.cache
+def _parse(path: Path) -> _Anchors:
+    parser = _Anchors()
+    parser.feed(path.read_text(errors="replace"))
+    return parser
+
+
+@needs_node
+def test_the_site_has_every_page_the_issue_names_in_order(site: Path) -> None:
+    notebooks = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+    index = (site / "index.html").read_text()
+    expected = [
+        "journey.html",
+        *(f"notebooks/{n}.html" for n in notebooks),
+        "own-code.html",
+        "local-tenant.html",
+        "errors.html",
+        "glossary.html",
+        "docs/instructor-guide.html",
+    ]
+    nav = re.findall(r'class="reference internal" href="([^"#]+)"', index)
+
+    for page in expected:
+        assert (site / page).is_file(), page
+    # The sidebar lists the notebooks in their order.
+    notebook_links = [link for link in nav if link.startswith("notebooks/")]
+    assert notebook_links[: len(notebooks)] == [f"notebooks/{n}.html" for n in notebooks]
+    assert "Teaching controls" in (site / "local-tenant.html").read_text()
+
+
+@needs_node
+def test_every_page_says_its_time_and_prerequisites(site: Path) -> None:
+    content = [p for p in pages(site) if p not in ("genindex.html", "search.html")]
+    for page in content:
+        text = (site / page).read_text()
+        assert "Time:" in text and "You need:" in text, page
+
+
+@needs_node
+def test_every_internal_link_and_anchor_resolves_and_nothing_loads_from_elsewhere(
+    site: Path,
+) -> None:
+    broken, external = [], []
+    for page in pages(site):
+        path = site / page
+        for tag, url in _parse(path).links:
+            parts = urlsplit(url)
+            if parts.scheme in ("http", "https") or url.startswith("//"):
+                if tag != "a":  # a script, stylesheet or image from another site
+                    external.append(f"{page}: <{tag}> {url}")
+                continue
+            if parts.scheme:  # mailto:, javascript: and such
+                continue
+            target = (path.parent / unquote(parts.path)).resolve() if parts.path else path
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.is_file():
+                broken.append(f"{page}: {url}")
+            elif (
+                parts.fragment
+                and target.suffix == ".html"
+                and unquote(parts.fragment) not in _parse(target).ids
+            ):
+                broken.append(f"{page}: {url} (no such anchor)")
+
+    assert not broken, "\n".join(broken)
+    assert not external, "\n".join(external)
+
+
+@needs_node
+def test_every_image_has_alt_text(site: Path) -> None:
+    missing = {page: _parse(site / page).images_without_alt for page in pages(site)}
+    images = sum(len(re.findall(r"<img ", (site / page).read_text())) for page in pages(site))
+
+    assert images >= 1
+    assert not {page: srcs for page, srcs in missing.items() if srcs}
+
+
+@needs_node
+def test_no_jwt_shaped_string_or_demo_password_in_the_built_site(site: Path) -> None:
+    passwords = [password for _, password, _ in DEMO_USERS]
+    found = []
+    for path in site.rglob("*"):
+        if path.is_file() and path.suffix in TEXT_SUFFIXES:
+            text = path.read_text(errors="replace")
+            for match in JWT_SHAPED.finditer(text):
+                found.append(f"{path.relative_to(site)}: a JWT {match.group(0)[:12]}…")
+            found += [f"{path.relative_to(site)}: a demo password" for p in passwords if p in text]
+
+    assert not found, "\n".join(found)
+
+
+@needs_node
+def test_every_error_class_has_its_section_in_the_built_catalogue(site: Path) -> None:
+    ids = _parse(site / "errors.html").ids
+    for cls in build_site.error_classes():
+        assert build_site.slugify(cls.__name__) in ids, cls.__name__
+
+
+# ---- in Chromium ----------------------------------------------------------------------------
+
+
+@dataclass
+class Visit:
+    """What one page did in the browser."""
+
+    console: list[str] = field(default_factory=list)
+    diagrams: int = 0
+    svgs: int = 0
+    launch: list[tuple[str, str, str]] = field(default_factory=list)  # (class, href, notebook)
+    violations: list[str] = field(default_factory=list)
+    solutions: list[tuple[bool, bool, bool, bool, str]] = field(default_factory=list)
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serve(directory: Path) -> Iterator[str]:
+    handler = functools.partial(_Quiet, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[object]:
+    if not sys.platform.startswith("linux") or not CHROMIUM.exists():
+        pytest.skip("Debian's Chromium (/usr/bin/chromium, scripts/system-deps.sh) is missing")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {resultTypes: ['violations']});
+  return result.violations
+    .filter(v => v.impact === 'serious' || v.impact === 'critical')
+    .map(v => `${v.impact} ${v.id}: ${v.help} (${v.nodes.length}x, e.g. ${v.nodes[0].target})`);
+}"""
+
+
+def open_page(tab: object, url: str) -> None:
+    tab.goto(url, wait_until="load", timeout=STEP)  # type: ignore[attr-defined]
+    # Every visible diagram drawn (mermaid replaces the text with an <svg>), or none to draw.
+    tab.wait_for_function(  # type: ignore[attr-defined]
+        "() => [...document.querySelectorAll('.mermaid')].every(d => d.querySelector('svg'))",
+        timeout=STEP,
+    )
+
+
+@pytest.fixture(scope="session")
+def walk(site: Path) -> dict[str, Visit]:
+    """Every page once in Chromium (light; two also dark): console, diagrams, buttons, audit."""
+    visits: dict[str, Visit] = {}
+    current = [Visit()]  # the page being visited, whose console the handlers fill
+
+    def log(line: str) -> None:
+        current[0].console.append(line)
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with serve(site) as base, chromium() as browser:
+        for scheme in ("light", "dark"):
+            context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme)  # type: ignore[attr-defined]
+            tab = context.new_page()
+            tab.on("console", lambda msg: msg.type == "error" and log(msg.text))
+            tab.on("pageerror", lambda exc: log(f"uncaught: {exc}"))
+            tab.on("requestfailed", lambda req: log(f"failed: {req.url}"))
+            tab.on("response", lambda r: r.status >= 400 and log(f"{r.status}: {r.url}"))
+            walked = (
+                pages(site) if scheme == "light" else [p for p, s in README_IMAGES if s == scheme]
+            )
+            for page in walked:
+                visit = current[0] = visits[f"{page} ({scheme})"] = Visit()
+                open_page(tab, base + page)
+                visit.diagrams = tab.locator(".mermaid").count()
+                visit.svgs = tab.locator(".mermaid svg").count()
+                for button in tab.locator(".launch-button").all():
+                    visit.launch.append(
+                        (
+                            str(button.get_attribute("class")),
+                            str(button.get_attribute("href")),
+                            str(button.get_attribute("data-notebook")),
+                        )
+                    )
+                tab.add_script_tag(path=str(AXE))
+                visit.violations = tab.evaluate(AXE_RUN)
+                screenshot(tab, page, scheme)
+                if scheme == "light":
+                    visit.solutions = open_solutions(tab)
+            context.close()
+    return visits
+
+
+def open_solutions(tab: object) -> list[tuple[bool, bool, bool, bool, str]]:
+    """For each solution: (open, code visible) before a click on it, the same after, its code."""
+    seen = []
+    for dropdown in tab.locator("details.solution").all():  # type: ignore[attr-defined]
+        code = dropdown.locator("pre")
+        before = (dropdown.get_attribute("open") is not None, code.is_visible())
+        dropdown.locator("summary").click()
+        after = (dropdown.get_attribute("open") is not None, code.is_visible())
+        seen.append((*before, *after, code.inner_text().strip()))
+    return seen
+
+
+def screenshot(tab: object, page: str, scheme: str) -> None:
+    name = page.replace("/", "-").removesuffix(".html")
+    # The theme keeps the sidebar's scroll from page to page: show each from its top.
+    tab.evaluate(  # type: ignore[attr-defined]
+        "() => document.querySelectorAll('.bd-sidebar-primary, .bd-sidebar-primary *')"
+        ".forEach(e => { e.scrollTop = 0; })"
+    )
+    if page.startswith("notebooks/01") or page in ("journey.html", "errors.html", "index.html"):
+        tab.screenshot(path=str(ARTIFACTS / f"{name}-{scheme}.png"))  # type: ignore[attr-defined]
+    image = README_IMAGES.get((page, scheme))
+    if image is not None and (not image.exists() or os.environ.get(UPDATE_IMAGE) == "1"):
+        shutil.copy2(ARTIFACTS / f"{name}-{scheme}.png", image)
+
+
+@needs_node
+def test_every_page_loads_without_a_console_error(walk: dict[str, Visit]) -> None:
+    errors_seen = {page: v.console for page, v in walk.items() if v.console}
+
+    assert not errors_seen
+
+
+@needs_node
+def test_every_mermaid_diagram_became_an_svg(walk: dict[str, Visit]) -> None:
+    drawn = {page: (v.diagrams, v.svgs) for page, v in walk.items() if v.diagrams}
+
+    assert drawn["journey.html (light)"][0] >= 1
+    assert drawn["notebooks/00-start-here.html (light)"][0] >= 1
+    assert all(diagrams == svgs for diagrams, svgs in drawn.values()), drawn
+
+
+@needs_node
+def test_every_notebook_page_launches_its_own_notebook(walk: dict[str, Visit]) -> None:
+    notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+    for name in notebooks:
+        visit = walk[f"notebooks/{name.removesuffix('.ipynb')}.html (light)"]
+        hrefs = {cls.split()[-1]: href for cls, href, _ in visit.launch}
+        assert hrefs["launch-binder"] == (
+            f"https://mybinder.org/v2/gh/OWNER/session-tutorial/HEAD"
+            f"?urlpath=lab/tree/notebooks/{name}"
+        )
+        assert hrefs["launch-local"] == f"http://localhost:8888/lab/tree/notebooks/{name}"
+    others = [page for page, v in walk.items() if v.launch and "notebooks/" not in page]
+    assert not others
+
+
+@needs_node
+def test_no_serious_or_critical_accessibility_violation(walk: dict[str, Visit]) -> None:
+    violations = {page: v.violations for page, v in walk.items() if v.violations}
+
+    assert not violations
+
+
+@needs_node
+def test_solutions_stay_closed_until_clicked(walk: dict[str, Visit]) -> None:
+    solutions = {page: v.solutions for page, v in walk.items() if v.solutions}
+    found = [s for page in solutions.values() for s in page]
+
+    assert len(found) == len(list((ROOT / "notebooks" / "solutions").glob("*.py")))
+    for page, seen in solutions.items():
+        assert page.startswith("notebooks/"), page
+        for was_open, was_visible, is_open, is_visible, code in seen:
+            assert (was_open, was_visible) == (False, False), page
+            assert (is_open, is_visible) == (True, True), page
+            assert code, page
