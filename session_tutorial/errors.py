@@ -127,23 +127,55 @@ class AccessDenied(AuthError):
 
 
 class SignInCancelled(AccessDenied):
-    """The user cancelled the browser sign-in on the tenant's page (``access_denied``)."""
+    """The user cancelled the browser sign-in on the tenant's page (``access_denied``).
+
+    When: signing in with the browser (``login_with_browser()``, the "Sign in with the
+    browser" button) and the user presses Cancel on the tenant's login page.
+
+    What to do: nothing was saved; start the sign-in again when the user is ready.
+    """
 
 
 class AuthorizationCodeRejected(AuthError):
-    """The tenant refused the authorization code: used, expired, another verifier or redirect."""
+    """The tenant refused the authorization code: used, expired, another verifier or redirect.
+
+    When: the last step of a browser sign-in, swapping the code for tokens, answered
+    ``invalid_grant``: the code was already used or expired, or the PKCE verifier or the
+    ``redirect_uri`` differ from the sign-in's start.
+
+    What to do: start the browser sign-in again; a code is good for one exchange only.
+    """
 
 
 class BrowserSignInError(SessionError):
-    """The browser sign-in did not complete; nothing was saved."""
+    """The browser sign-in did not complete; nothing was saved.
+
+    When: signing in with the browser fails on this machine's side (no callback in time, or
+    no port to listen on); its subclasses say which.
+
+    What to do: read the message, then start the sign-in again.
+    """
 
 
 class SignInTimedOut(BrowserSignInError):
-    """No callback came back from the browser in time: start the sign-in again."""
+    """No callback came back from the browser in time: start the sign-in again.
+
+    When: a browser sign-in whose tab was closed, or left on the login page, until the
+    waiting time ran out.
+
+    What to do: start the sign-in again and finish it in the tab that opens.
+    """
 
 
 class CallbackUnavailable(BrowserSignInError):
-    """The callback receiver cannot listen on its port (another program holds it)."""
+    """The callback receiver cannot listen on its port (another program holds it).
+
+    When: starting a browser sign-in with a fixed callback port that another program (or an
+    earlier sign-in) already uses.
+
+    What to do: close that program, or choose another port and list
+    ``http://127.0.0.1:PORT/callback`` in the application's Allowed Callback URLs.
+    """
 
 
 class RefreshTokenRejected(AuthError):
@@ -337,7 +369,15 @@ class StoreWarning(UserWarning):
 
 
 class RenewalWarning(UserWarning):
-    """An early renewal failed (retryable); the still-valid credentials were handed back."""
+    """An early renewal failed (retryable); the still-valid credentials were handed back.
+
+    When: ``credentials()`` renews before expiry (``min_ttl``) and the renewal fails in a way
+    that may pass (network, 5xx, 429); a warning, not an error: the call still returns the
+    current credentials, and ``renewal_error`` says what failed.
+
+    What to do: nothing at once; the next call tries again. Once the access token has expired
+    the same failure is raised as an error.
+    """
 
     def __init__(self, message: str, error: SessionError) -> None:
         super().__init__(message)
