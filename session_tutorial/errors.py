@@ -237,7 +237,15 @@ class NetworkError(SessionError):
 
 
 class TLSCertificateError(NetworkError):
-    """The tenant's TLS certificate was not accepted: trust its CA (``ca_bundle``) or fix it."""
+    """The tenant's TLS certificate was not accepted: trust its CA (``ca_bundle``) or fix it.
+
+    When: any HTTPS call to a tenant whose certificate does not verify: self-signed, signed by
+    a company CA this machine does not trust, expired, or for another name. Not retryable: it
+    fails the same way next time.
+
+    What to do: give the CA's certificate as ``ca_bundle`` (or ``AUTH0_CA_BUNDLE``), or fix the
+    tenant's certificate; never turn verification off.
+    """
 
     @property
     def retryable(self) -> bool:
