@@ -268,7 +268,11 @@ class JupyterUnderStart:
         runtime = Path(self.env["JUPYTER_RUNTIME_DIR"])
         client = BlockingKernelClient()
         client.load_connection_file(str(runtime / f"kernel-{kernel_id}.json"))
-        client.start_channels()
+        # No heartbeat channel: without the kernel's manager, a client judges "alive" by the
+        # heartbeat alone, and on a loaded machine the first beat can come after the first
+        # kernel_info timeout (1 s), which jupyter_client reports as "Kernel died". The bounded
+        # wait for kernel_info below still fails if the kernel never answers.
+        client.start_channels(hb=False)
         out: list[str] = []
         try:
             client.wait_for_ready(timeout=TIMEOUT)
