@@ -25,6 +25,7 @@ from typing import Final
 
 import httpx
 
+from session_tutorial.client import _certificate_failure, _untrusted
 from session_tutorial.commands import python_command, tenant_command
 from session_tutorial.credentials import Credentials
 from session_tutorial.errors import CorruptEntry, StoreError, TokenVerificationFailed
@@ -161,7 +162,17 @@ def _tenant_line(
     try:
         r = httpx.get(tenant.openid_configuration_url, timeout=timeout, verify=tenant.ssl_context)
         issuer = r.json().get("issuer") if r.status_code == 200 else None
-    except (httpx.HTTPError, ValueError, AttributeError) as exc:
+    except httpx.HTTPError as exc:
+        certificate = _certificate_failure(exc)
+        if certificate is not None:  # it answered, with a certificate this machine refuses
+            lines.append(f"Tenant:            {where}: its TLS certificate is not trusted")
+            problems.append(str(_untrusted(tenant, certificate)))
+            return False
+        lines.append(f"Tenant:            {where}: does not answer ({type(exc).__name__})")
+        advice = START_TENANT if local else "check AUTH0_DOMAIN and your network"
+        problems.append(f"The tenant at {tenant.base_url} does not answer: {advice}.")
+        return False
+    except (ValueError, AttributeError) as exc:
         lines.append(f"Tenant:            {where}: does not answer ({type(exc).__name__})")
         advice = START_TENANT if local else "check AUTH0_DOMAIN and your network"
         problems.append(f"The tenant at {tenant.base_url} does not answer: {advice}.")

@@ -17,11 +17,13 @@ import pytest
 import trustme
 import uvicorn
 
+from session_tutorial import status
 from session_tutorial.client import AuthClient
 from session_tutorial.errors import NetworkError, TLSCertificateError
 from session_tutorial.idtoken import verify_id_token
 from session_tutorial.provider.app import create_app
 from session_tutorial.provider.config import TenantConfig
+from session_tutorial.store import MemoryStore
 from session_tutorial.tenant import Tenant, _ssl_context
 
 ADA, PASSWORD = "ada@example.com", "Analytical-Engine-1843"
@@ -116,6 +118,16 @@ def test_a_key_set_fetch_that_failed_without_the_bundle_does_not_fail_the_tenant
     with pytest.raises(TLSCertificateError):
         verify_id_token(id_token, Tenant(tls_tenant.url, "tutorial-app"))
     assert verify_id_token(id_token, trusted)["email"] == ADA  # not the cached failure
+
+
+def test_status_says_the_certificate_is_not_trusted_and_how_to_trust_its_ca(tls_tenant):
+    result = status.check(Tenant(tls_tenant.url, "tutorial-app"), MemoryStore(), local=False)
+    text = "\n".join(result.lines)
+    assert "TLS certificate is not trusted" in text
+    assert "AUTH0_CA_BUNDLE" in text
+    assert "does not answer" not in text
+    trusted = Tenant(tls_tenant.url, "tutorial-app", ca_bundle=str(tls_tenant.ca_bundle))
+    assert "answers" in "\n".join(status.check(trusted, MemoryStore(), local=False).lines)
 
 
 def test_a_bundle_of_another_ca_is_named_in_the_certificate_error(tls_tenant):
