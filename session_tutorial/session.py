@@ -302,19 +302,10 @@ class SessionManager:
         signed out or either is unknown. No HTTP; the ID token is read, not verified (it is
         for display: the tenant decides at the next renewal).
         """
-        idle = self.tenant.refresh_token_idle_lifetime
         current = self._current()
-        if idle is None or current is None or current.refresh_token is None:
+        if current is None:
             return None
-        if current.id_token is None:
-            return None
-        try:
-            issued = inspect_token(current.id_token).claims.get("iat")
-        except TokenVerificationFailed:
-            return None
-        if isinstance(issued, bool) or not isinstance(issued, (int, float)):
-            return None
-        return float(issued) + idle
+        return session_end_if_unused(current, self.tenant.refresh_token_idle_lifetime)
 
     # -- resilience: retries, and the still-valid token after a failed early renewal ---------
 
@@ -386,6 +377,23 @@ class SessionManager:
         self.store.clear()
         self._cached = self._unsaved = None
         self._user = None
+
+
+def session_end_if_unused(credentials: Credentials, idle_lifetime: float | None) -> float | None:
+    """When a session ends if nothing renews it: the ID token's ``iat`` plus ``idle_lifetime``.
+
+    None without a refresh token, an ID token with a numeric ``iat``, or a known lifetime. The
+    ID token is read, not verified: this is for display, and the tenant decides at renewal.
+    """
+    if idle_lifetime is None or credentials.refresh_token is None or credentials.id_token is None:
+        return None
+    try:
+        issued = inspect_token(credentials.id_token).claims.get("iat")
+    except TokenVerificationFailed:
+        return None
+    if isinstance(issued, bool) or not isinstance(issued, (int, float)):
+        return None
+    return float(issued) + idle_lifetime
 
 
 def _no_refresh_token() -> NoRefreshToken:

@@ -30,8 +30,9 @@ from session_tutorial.commands import python_command, tenant_command
 from session_tutorial.credentials import Credentials
 from session_tutorial.errors import CorruptEntry, StoreError, TokenVerificationFailed
 from session_tutorial.idtoken import inspect_token, verify_id_token
+from session_tutorial.session import session_end_if_unused
 from session_tutorial.store import Store
-from session_tutorial.tenant import Tenant
+from session_tutorial.tenant import Tenant, published_idle_lifetime
 from session_tutorial.timewords import rough_duration
 
 SIGNED_IN: Final = 0
@@ -206,7 +207,9 @@ def _session_lines(
     """Append what the saved session holds; True when it can be used (valid or renewable)."""
     lines.append(f"Session:           saved for {_whom(credentials)}")
     left = credentials.expires_in(now)
-    renewable = credentials.refresh_token is not None
+    ends = session_end_if_unused(credentials, tenant.refresh_token_idle_lifetime)
+    ended = ends is not None and ends <= now
+    renewable = credentials.refresh_token is not None and not ended
     if left > 0:
         lines.append(f"Access token:      expires in about {rough_duration(left)}")
     elif renewable:
@@ -214,16 +217,27 @@ def _session_lines(
             f"Access token:      expired about {rough_duration(-left)} ago; the refresh "
             "token renews it at the next call"
         )
+    elif ended:
+        lines.append(f"Access token:      expired about {rough_duration(-left)} ago")
     else:
         lines.append(
             f"Access token:      expired about {rough_duration(-left)} ago, and no refresh "
             "token is saved to renew it"
         )
-    lines.append(
-        "Refresh token:     saved (only the tenant can say whether it is still good)"
-        if renewable
-        else "Refresh token:     none (ask for the offline_access scope to get one)"
-    )
+    if credentials.refresh_token is None:
+        lines.append("Refresh token:     none (ask for the offline_access scope to get one)")
+    elif ends is not None and ended:
+        lines.append(
+            "Refresh token:     unused for too long: the tenant ended the session about "
+            f"{rough_duration(now - ends)} ago (its inactivity lifetime)"
+        )
+    else:
+        lines.append("Refresh token:     saved (only the tenant can say whether it is still good)")
+    if ends is not None and not ended:
+        lines.append(
+            f"If unused:         the session ends in about {rough_duration(ends - now)} (the "
+            "tenant's inactivity lifetime; each renewal starts it again)"
+        )
     if credentials.id_token is not None and issuer_ok:
         try:
             verify_id_token(credentials.id_token, tenant, now=now)
@@ -295,7 +309,10 @@ def configured(*, probe_teaching: bool = True) -> Setup:
         except (OSError, ValueError):
             port = DEFAULT_PORT
         url = f"http://127.0.0.1:{port}"
-    tenant = Tenant(url, CLIENT_ID, clock=SyncedClock.following(data_dir))
+    idle = published_idle_lifetime(data_dir) if running is not None else None
+    tenant = Tenant(
+        url, CLIENT_ID, clock=SyncedClock.following(data_dir), refresh_token_idle_lifetime=idle
+    )
     teaching = None
     if running is not None and probe_teaching:
         from session_tutorial.tutorial import _teaching_controls

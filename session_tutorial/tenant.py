@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from urllib.parse import urlsplit
 
 LOCAL_CLIENT_ID = "tutorial-app"
@@ -202,20 +203,26 @@ class Tenant:
         from session_tutorial.provider.background import ensure_running
         from session_tutorial.provider.config import default_data_dir
         from session_tutorial.provider.control import SyncedClock
-        from session_tutorial.provider.server import STATE_FILE
 
         data_dir = default_data_dir()
         url = ensure_running(data_dir)
-        try:
-            idle = json.loads((data_dir / STATE_FILE).read_text())["refresh_token_idle_lifetime"]
-        except (OSError, ValueError, KeyError, TypeError):
-            idle = None  # a tenant of an earlier version, or one stopping right now
         return cls(
             domain=url,
             client_id=client_id,
             clock=SyncedClock.following(data_dir),
-            refresh_token_idle_lifetime=float(idle) if isinstance(idle, (int, float)) else None,
+            refresh_token_idle_lifetime=published_idle_lifetime(data_dir),
         )
+
+
+def published_idle_lifetime(data_dir: Path) -> float | None:
+    """The inactivity lifetime the local tenant running for ``data_dir`` publishes, or None."""
+    from session_tutorial.provider.server import STATE_FILE
+
+    try:
+        idle = json.loads((data_dir / STATE_FILE).read_text())["refresh_token_idle_lifetime"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # not running, stopping right now, or of an earlier version
+    return float(idle) if isinstance(idle, (int, float)) and not isinstance(idle, bool) else None
 
 
 def _seconds(env: Mapping[str, str], name: str) -> float | None:

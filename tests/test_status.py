@@ -67,6 +67,23 @@ def test_signed_in_exits_0_and_says_for_whom_and_when_without_a_token(
     assert "expired about 1 min ago; the refresh token renews" in str(later)
 
 
+def test_a_session_unused_past_the_inactivity_lifetime_exits_4(local_tenant, keychain, tmp_path):
+    tenant = Tenant(
+        local_tenant.url,
+        "tutorial-app",
+        clock=local_tenant.clock,
+        refresh_token_idle_lifetime=86400,
+    )
+    signed_in(tenant, keychain, tmp_path)
+    fresh = status.check(tenant, keychain)
+    assert fresh.exit_code == 0 and "If unused:         the session ends in about 1 d" in str(fresh)
+    local_tenant.advance_clock(2 * 86400)
+    stale = status.check(tenant, keychain)
+    assert stale.exit_code == 4
+    assert "unused for too long: the tenant ended the session about 1 d ago" in str(stale)
+    assert "renews it" not in str(stale)
+
+
 def test_nothing_saved_exits_4_and_says_how_to_sign_in(tenant, keychain):
     report = status.check(tenant, keychain, teaching=False)
     assert report.exit_code == status.SIGN_IN_NEEDED == 4
@@ -144,6 +161,7 @@ def test_the_command_exits_4_then_0_then_1_without_a_keychain(local_tenant, tmp_
         assert main(["status"]) == 0
         out = capsys.readouterr().out
         assert "Ada Lovelace" in out
+        assert "If unused:         the session ends in about 15 d" in out  # as the tenant says
         assert credentials.refresh_token not in out and credentials.access_token not in out
 
         # A process of its own, where the Secret Service's bus is not there (a server over ssh).
