@@ -6,6 +6,8 @@ import dataclasses
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from session_tutorial.credentials import Credentials, redact
 from session_tutorial.errors import CorruptEntry, UnexpectedResponse
@@ -158,3 +160,46 @@ def test_credentials_are_frozen():
     creds = Credentials.from_token_response(token_response(), now=0)
     with pytest.raises(dataclasses.FrozenInstanceError):
         creds.access_token = "other"  # type: ignore[misc]
+
+
+# -- hostile entries: whatever the keychain holds, Credentials or CorruptEntry, no token shown
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.just(REFRESH)
+    | st.text(max_size=10)
+    | st.just(10**400),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=2)
+    ),
+    max_leaves=4,
+)
+fields = st.sampled_from(
+    ["version", "access_token", "id_token", "refresh_token", "token_type", "scope", "expires_at"]
+)
+
+
+@settings(max_examples=100, derandomize=True, database=None, deadline=None)
+@given(entry=st.dictionaries(fields, json_values, max_size=3), base=st.booleans())
+def test_any_entry_is_credentials_or_corrupt_entry_and_never_quotes_a_token(entry, base):
+    good = json.loads(Credentials.from_token_response(token_response(), now=0).to_json())
+    data = json.dumps({**good, **entry} if base else entry)
+    try:
+        Credentials.from_json(data)
+    except CorruptEntry as exc:
+        assert REFRESH not in str(exc)
+        assert "sign in again" in str(exc)
+
+
+@pytest.mark.parametrize("depth", [10_000, 100_000])
+def test_an_entry_nested_deeper_than_the_parser_goes_is_corrupt_not_a_recursion_error(depth):
+    with pytest.raises(CorruptEntry, match="nested too deeply"):
+        Credentials.from_json("[" * depth + "]" * depth)
+
+
+def test_an_entry_of_megabytes_is_corrupt_without_being_parsed():
+    with pytest.raises(CorruptEntry, match="characters long"):
+        Credentials.from_json(json.dumps({"version": 1, "scope": "x" * (2 << 20)}))
