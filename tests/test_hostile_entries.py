@@ -67,12 +67,11 @@ def test_a_crafted_entry_is_corrupt_clearable_and_replaced_by_a_login(launch, ke
     for suffix in entries:
         assert backend.get_password(keychain.service, keychain.account + suffix) is None
     assert manager.login(ADA, PASSWORD)["name"] == "Ada Lovelace"
-    assert launch(keychain).restore()["name"] == "Ada Lovelace"
 
 
-@pytest.mark.parametrize("claimed", [10**12, MAX_CHUNKS + 1])
-def test_a_login_over_a_manifest_claiming_too_many_pieces_does_not_loop(launch, keychain, claimed):
+def test_a_login_over_a_manifest_claiming_too_many_pieces_does_not_loop(launch, keychain):
     # Without sign_out first: login saves over the crafted manifest directly.
-    SecretService.Keyring().set_password(keychain.service, keychain.account, manifest(claimed))
+    crafted = manifest(MAX_CHUNKS + 10**12)
+    SecretService.Keyring().set_password(keychain.service, keychain.account, crafted)
     assert launch(keychain).login(ADA, PASSWORD)["name"] == "Ada Lovelace"
     assert launch(keychain).restore()["name"] == "Ada Lovelace"
