@@ -28,6 +28,7 @@ import httpx
 from session_tutorial import status
 from session_tutorial.credentials import Credentials, redact
 from session_tutorial.provider.config import DEMO_USERS
+from session_tutorial.provider.forms import submit
 from session_tutorial.scripted_browser import ScriptedBrowser, play_sign_in
 from session_tutorial.session import SessionManager
 from session_tutorial.status import Status
@@ -250,28 +251,34 @@ class Tutorial:
 
     def approve_device_login(self, user_code: str | None, who: str = "ada") -> Note:
         """Play the person with the phone: sign in on the tenant's page and approve the code."""
+        return self._decide_device_login(user_code, who, "approve")
+
+    def deny_device_login(self, user_code: str | None, who: str = "ada") -> Note:
+        """Play the person with the phone: sign in on the tenant's page and deny the code."""
+        return self._decide_device_login(user_code, who, "deny")
+
+    def _decide_device_login(self, user_code: str | None, who: str, action: str) -> Note:
         if not self.is_local:
             return Note(
-                "Skipped: open the link yourself and approve; on a real tenant only you can."
+                f"Skipped: open the link yourself and {action}; on a real tenant only you can."
             )
         email, password = self.demo_user(who)
+        # Deciding needs the account's password either way: otherwise any page could cancel
+        # anyone's device login.
         form = {
             "user_code": user_code or "",
             "username": email,
             "password": password,
-            "action": "approve",
+            "action": action,
         }
-        r = httpx.post(
-            f"{self.tenant.base_url}/activate",
-            data=form,
-            timeout=10,
-            verify=self.tenant.ssl_context,
-        )
+        with httpx.Client(timeout=10, verify=self.tenant.ssl_context) as browser:  # keeps cookies
+            r = submit(browser, f"{self.tenant.base_url}/activate", form)
         if r.status_code != 200:
             return Note(
                 f"The tenant's page answered HTTP {r.status_code}: is the code still valid?"
             )
-        return Note("Approved on the tenant's page, as the person with the phone would.")
+        done = "Approved" if action == "approve" else "Denied"
+        return Note(f"{done} on the tenant's page, as the person with the phone would.")
 
     def ask_from_threads(self, count: int = 32) -> Note:
         """``count`` threads ask ``session.credentials()`` at the same moment; what happened?"""

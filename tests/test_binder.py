@@ -27,6 +27,7 @@ import pytest
 from server_ready import read_until, wait_until_listening
 
 from session_tutorial.provider.background import free_port
+from session_tutorial.provider.forms import submit
 
 ROOT = Path(__file__).resolve().parent.parent
 START = ROOT / "binder" / "start"
@@ -353,9 +354,10 @@ def test_device_flow_page_works_through_jupyter_server_proxy(
     assert page.status_code == 200
     assert device["user_code"] in page.text
     # The page's form posts to the relative "activate": through the proxy too.
-    approved = jupyter.http.post(
-        server + link.split("?")[0],
-        data={
+    approved = submit(
+        jupyter.http,
+        server + link,
+        {
             "user_code": device["user_code"],
             "username": "ada@example.com",
             "password": "Analytical-Engine-1843",

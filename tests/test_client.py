@@ -30,6 +30,7 @@ from session_tutorial.errors import (
     UnexpectedResponse,
     WrongCredentials,
 )
+from session_tutorial.provider.forms import submit
 from session_tutorial.tenant import Tenant
 
 TENANT = Tenant("http://127.0.0.1:8941", "tutorial-app")
@@ -582,7 +583,8 @@ def test_real_expired_access_token_is_refused_by_userinfo(real, local_tenant):
 
 def _decide(local_tenant, device: DeviceLogin, action: str) -> None:
     form = {"user_code": device.user_code, "username": ADA, "password": PASSWORD}
-    response = httpx.post(f"{local_tenant.url}/activate", data={**form, "action": action})
+    with httpx.Client() as browser:
+        response = submit(browser, f"{local_tenant.url}/activate", {**form, "action": action})
     assert response.status_code == 200, response.text
 
 

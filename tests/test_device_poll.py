@@ -7,6 +7,7 @@ import pytest
 
 from conftest import LocalTenant
 from session_tutorial import MemoryStore, RateLimited, SessionManager, Tenant
+from session_tutorial.provider.forms import submit
 
 pytestmark = pytest.mark.integration
 
@@ -19,15 +20,17 @@ def manager(local_tenant: LocalTenant) -> SessionManager:
 
 
 def _approve(url: str, user_code: str) -> None:
-    r = httpx.post(
-        f"{url}/activate",
-        data={
-            "user_code": user_code,
-            "action": "approve",
-            "username": "ada@example.com",
-            "password": "Analytical-Engine-1843",
-        },
-    )
+    with httpx.Client() as browser:
+        r = submit(
+            browser,
+            f"{url}/activate",
+            {
+                "user_code": user_code,
+                "action": "approve",
+                "username": "ada@example.com",
+                "password": "Analytical-Engine-1843",
+            },
+        )
     assert r.status_code == 200
 
 

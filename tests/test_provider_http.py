@@ -14,6 +14,7 @@ import pytest
 from conftest import LocalTenant
 from session_tutorial.provider import TenantControl, background
 from session_tutorial.provider import __main__ as provider_cli
+from session_tutorial.provider.forms import submit
 from tests.provider_helpers import ADA, CLIENT, DEVICE, SCOPE, error_of, login, refresh
 
 pytestmark = pytest.mark.integration
@@ -65,9 +66,10 @@ def test_device_flow_through_the_html_form_over_http(http: httpx.Client) -> None
     d = http.post("/oauth/device/code", data={"client_id": CLIENT, "scope": SCOPE}).json()
     page = http.get(d["verification_uri_complete"])
     assert page.status_code == 200 and "<form" in page.text
-    done = http.post(
-        d["verification_uri"],
-        data={
+    done = submit(
+        http,
+        d["verification_uri_complete"],
+        {
             "user_code": d["user_code"],
             "username": ADA[0],
             "password": ADA[1],

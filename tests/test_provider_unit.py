@@ -10,6 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from session_tutorial.provider import IdentityProvider, TenantConfig, create_app
+from session_tutorial.provider.forms import submit
 from tests.provider_helpers import (
     ADA,
     ALAN,
@@ -373,9 +374,10 @@ def test_device_flow_from_request_to_approval_through_the_page(
     assert error_of(_poll(tenant, d["device_code"])) == (403, "authorization_pending")
     page = tenant.client.get("/activate", params={"user_code": d["user_code"]})
     assert page.status_code == 200 and f'value="{d["user_code"]}"' in page.text
-    done = tenant.client.post(
+    done = submit(
+        tenant.client,
         "/activate",
-        data={
+        {
             "user_code": str(d["user_code"]).lower().replace("-", " "),
             "username": ADA[0],
             "password": ADA[1],
@@ -405,9 +407,10 @@ def test_device_code_expires(tenant: Tenant, clock: FakeClock) -> None:
     d = _device(tenant)
     clock.advance(900)
     assert error_of(_poll(tenant, d["device_code"])) == (403, "expired_token")
-    page = tenant.client.post(
+    page = submit(
+        tenant.client,
         "/activate",
-        data={
+        {
             "user_code": d["user_code"],
             "username": ADA[0],
             "password": ADA[1],
@@ -419,16 +422,18 @@ def test_device_code_expires(tenant: Tenant, clock: FakeClock) -> None:
 
 def test_device_login_denied_on_the_page(tenant: Tenant) -> None:
     d = _device(tenant)
-    page = tenant.client.post("/activate", data={"user_code": d["user_code"], "action": "deny"})
+    fields = {"user_code": d["user_code"], "username": ADA[0], "password": ADA[1]}
+    page = submit(tenant.client, "/activate", {**fields, "action": "deny"})
     assert page.status_code == 200 and "denied" in page.text
     assert error_of(_poll(tenant, d["device_code"])) == (403, "access_denied")
 
 
 def test_wrong_password_on_the_page_keeps_the_code_pending(tenant: Tenant) -> None:
     d = _device(tenant)
-    page = tenant.client.post(
+    page = submit(
+        tenant.client,
         "/activate",
-        data={
+        {
             "user_code": d["user_code"],
             "username": ADA[0],
             "password": "<b>bad</b>",

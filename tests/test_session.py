@@ -42,6 +42,7 @@ from session_tutorial.errors import (
     TokenVerificationFailed,
     WrongCredentials,
 )
+from session_tutorial.provider.forms import submit
 from session_tutorial.session import SessionManager
 from session_tutorial.singleflight import SingleFlight
 from session_tutorial.store import CredentialStore, MemoryStore, Store
@@ -721,7 +722,8 @@ def test_real_device_login_through_the_session_manager(launch, local_tenant):
     manager = launch(store)
     device = manager.client.start_device_login()
     form = {"user_code": device.user_code, "username": ADA, "password": PASSWORD}
-    httpx.post(f"{local_tenant.url}/activate", data={**form, "action": "approve"})
+    with httpx.Client() as browser:
+        submit(browser, f"{local_tenant.url}/activate", {**form, "action": "approve"})
     profile = manager.complete_device_login(device, sleep=local_tenant.advance_clock)
     assert profile["name"] == "Ada Lovelace"
     assert launch(store).restore()["name"] == "Ada Lovelace"

@@ -28,6 +28,7 @@ from session_tutorial.errors import (
 )
 from session_tutorial.idtoken import inspect_token
 from session_tutorial.provider import background
+from session_tutorial.provider.forms import submit
 from session_tutorial.session import SessionManager
 from session_tutorial.store import MemoryStore
 from session_tutorial.tenant import Tenant
@@ -540,7 +541,8 @@ def test_the_countdown_thread_starts_and_stops(signed_in):
 def decide(local_tenant, user_code: str, action: str) -> None:
     """What the learner does on the tenant's /activate page in a browser."""
     form = {"user_code": user_code, "username": ADA, "password": PASSWORD, "action": action}
-    response = httpx.post(f"{local_tenant.url}/activate", data=form)
+    with httpx.Client() as browser:
+        response = submit(browser, f"{local_tenant.url}/activate", form)
     assert response.status_code == 200, response.text
 
 

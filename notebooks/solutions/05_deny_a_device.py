@@ -1,11 +1,5 @@
-import httpx
-
 second = DeviceLoginWidget(session, clock=tutorial.clock)
 second.begin()
-httpx.post(
-    f"{tutorial.tenant.base_url}/activate",
-    data={"user_code": second.user_code, "action": "deny"},
-    timeout=10,
-)
+tutorial.deny_device_login(second.user_code)  # signed in on the page, then "Deny"
 second.poll_once()
 print(second)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -34,7 +35,7 @@ from .endpoints import (
     userinfo,
 )
 from .errors import MethodNotAllowed, NotFound, OAuthError
-from .forms import FormGuard
+from .forms import FormGuard, HtmlHeaders, own_origins
 from .idp import IdentityProvider
 
 log = logging.getLogger("session_tutorial.provider")
@@ -120,8 +121,10 @@ def create_app(
         if on_shutdown:
             on_shutdown()
 
+    origins = own_origins(config.issuer, config.public_url)
     app = Starlette(
         routes=routes(),
+        middleware=[Middleware(HtmlHeaders, origins=origins)],
         exception_handlers={
             OAuthError: _oauth_error,
             HTTPException: _http_error,

@@ -50,7 +50,9 @@ class TenantConfig:
     refresh_leeway: int = 10
     device_code_ttl: int = 900
     device_interval: int = 5
-    max_failed_logins: int = 10  # Auth0's brute-force protection default
+    max_failed_logins: int = 10  # per user and source: Auth0's brute-force protection default
+    max_user_code_guesses: int = 10  # wrong codes at /activate per source ...
+    user_code_guess_window: int = 600  # ... within these seconds, then 429 until they age out
     teaching: bool = True  # the /_teaching controls; off imitates a real Auth0 tenant
     public_url: str | None = None  # where a browser reaches the tenant, if not the issuer
     # The application's "Allowed Callback URLs", matched exactly; loopback callbacks

@@ -19,6 +19,7 @@ from .config import CLOCK_FILE, DEMO_USERS, TenantConfig
 from .device import DeviceCodes, DeviceGrant
 from .errors import InvalidGrant, InvalidRequest, UnknownClient
 from .keys import SigningKey, load_or_create
+from .ratelimit import FailureWindow
 from .redirects import Callback, classify
 from .refresh import Family, RefreshTokens
 from .storage import Database
@@ -61,6 +62,9 @@ class IdentityProvider:
         self.codes = AuthorizationCodes(self.db, ttl=config.authorization_code_ttl)
         self.browser_sessions = BrowserSessions(self.db, lifetime=config.browser_session_lifetime)
         self.minter = TokenMinter(config, self.key)
+        self.code_guesses = FailureWindow(
+            config.max_user_code_guesses, config.user_code_guess_window
+        )
         for email, password, name in DEMO_USERS:
             self.users.ensure(email, password, name, self.clock.now())
 
@@ -83,11 +87,15 @@ class IdentityProvider:
         scope: str | None,
         audience: str | None,
         realm: str | None = None,
+        source: str = "",
     ) -> dict[str, Any]:
-        """The password and password-realm grants (Auth0: Resource Owner Password)."""
+        """The password and password-realm grants (Auth0: Resource Owner Password).
+
+        ``source`` (the client's address) is what brute-force protection counts per user.
+        """
         if realm is not None and realm != self.config.connection:
             raise InvalidRequest(f"Unknown realm: {realm}. Use {self.config.connection}.")
-        user = self.users.authenticate(username, password)
+        user = self.users.authenticate(username, password, source)
         return self._issue(user, grantable(scope), audience, "password")
 
     def refresh_grant(self, token: str, scope: str | None) -> dict[str, Any]:

@@ -17,6 +17,11 @@ MAX_BODY = 64 * 1024
 FORM = "application/x-www-form-urlencoded"
 
 
+def source(request: Request) -> str:
+    """Where a request comes from (the peer's address): what brute-force protection counts."""
+    return request.client.host if request.client else ""
+
+
 class Params(dict[str, str]):
     """Request parameters; ``require`` names what is missing in Auth0's words."""
 

@@ -44,6 +44,10 @@ CREATE TABLE IF NOT EXISTS browser_sessions (
     hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, auth_time REAL NOT NULL,
     expires_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS login_failures (
+    user_id TEXT NOT NULL, source TEXT NOT NULL, failed INTEGER NOT NULL DEFAULT 0,
+    blocked INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (user_id, source)
+);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 

@@ -1,7 +1,10 @@
 """The database connection's users, with Auth0's brute-force protection.
 
-After ``max_failed_logins`` consecutive failures for one user, the account is blocked
-(``429 too_many_attempts``) until an administrator unblocks it, as Auth0's default does.
+After ``max_failed_logins`` consecutive failures for one user *from one source* (the client's
+IP address), that user is blocked from that source (``429 too_many_attempts``) until an
+administrator unblocks it, as Auth0's default does (docs: "Brute-Force Protection": it blocks
+the user and IP combination). The same user from another source still signs in, so an attacker
+elsewhere cannot lock a learner out. The old per-user columns of ``users`` are unused.
 """
 
 from __future__ import annotations
@@ -86,37 +89,54 @@ class Users:
         row = self._db.one("SELECT * FROM users WHERE id = ?", uid)
         return _user(row) if row else None
 
-    def authenticate(self, email: str, password: str) -> User:
-        """The user with this email and password; else InvalidGrant or TooManyAttempts."""
+    def authenticate(self, email: str, password: str, source: str = "") -> User:
+        """The user with this email and password; else InvalidGrant or TooManyAttempts.
+
+        ``source`` is where the attempt comes from (an IP address); failures count per user
+        and source.
+        """
         row = self._db.one("SELECT * FROM users WHERE email = ?", email.strip().lower())
         ok = verify_password(password, row["password_hash"] if row else DUMMY_HASH)
         if row is None:
             raise InvalidGrant()
+        key = (row["id"], source)
         with self._db.transaction() as c:
             state = c.execute(
-                "SELECT failed_logins, blocked FROM users WHERE id = ?", (row["id"],)
+                "SELECT failed, blocked FROM login_failures WHERE user_id = ? AND source = ?", key
             ).fetchone()
-            if state["blocked"]:
+            if state is not None and state["blocked"]:
                 raise TooManyAttempts()
             if ok:
-                c.execute("UPDATE users SET failed_logins = 0 WHERE id = ?", (row["id"],))
+                c.execute("DELETE FROM login_failures WHERE user_id = ? AND source = ?", key)
                 return _user(row)
-            failed = state["failed_logins"] + 1
-            blocked = int(failed >= self._max_failed)
+            failed = (state["failed"] if state else 0) + 1
             c.execute(
-                "UPDATE users SET failed_logins = ?, blocked = ? WHERE id = ?",
-                (failed, blocked, row["id"]),
+                "INSERT OR REPLACE INTO login_failures(user_id, source, failed, blocked)"
+                " VALUES (?, ?, ?, ?)",
+                (*key, failed, int(failed >= self._max_failed)),
             )
         raise InvalidGrant()
 
-    def unblock(self, email: str) -> bool:
-        with self._db.transaction() as c:
-            cur = c.execute(
-                "UPDATE users SET failed_logins = 0, blocked = 0 WHERE email = ?",
-                (email.strip().lower(),),
+    def blocked_sources(self, email: str) -> list[str]:
+        """The sources from which this user is blocked."""
+        return [
+            r["source"]
+            for r in self._db.all(
+                "SELECT f.source FROM login_failures f JOIN users u ON u.id = f.user_id"
+                " WHERE u.email = ? AND f.blocked = 1",
+                email.strip().lower(),
             )
-        return cur.rowcount > 0
+        ]
+
+    def unblock(self, email: str) -> bool:
+        """Unblock the user from every source; False if there is no such user."""
+        user = self.by_email(email)
+        if user is None:
+            return False
+        with self._db.transaction() as c:
+            c.execute("DELETE FROM login_failures WHERE user_id = ?", (user.id,))
+        return True
 
     def unblock_all(self) -> None:
         with self._db.transaction() as c:
-            c.execute("UPDATE users SET failed_logins = 0, blocked = 0")
+            c.execute("DELETE FROM login_failures")

@@ -24,7 +24,7 @@ from ..browser_sessions import COOKIE, BrowserSession
 from ..errors import InvalidGrant, InvalidRequest, TooManyAttempts, UserExists
 from ..forms import CSRF_FIELD, PAGE_HEADERS, FormGuard, set_csrf_cookie
 from ..idp import IdentityProvider, grantable
-from ..params import read_params
+from ..params import read_params, source
 from ..redirects import Callback
 from ..users import User
 
@@ -315,7 +315,9 @@ async def submit(request: Request) -> Response:
             "login", 400, email=email, error="Enter your email address and your password."
         )
     try:
-        user = await run_in_threadpool(ctx.idp.users.authenticate, email, password)
+        user = await run_in_threadpool(
+            ctx.idp.users.authenticate, email, password, source(ctx.request)
+        )
     except (InvalidGrant, TooManyAttempts) as exc:
         # The password grant's own words, so the two sign-ins cannot tell different stories.
         return ctx.form_page("login", exc.status_code, email=email, error=exc.description)

@@ -1,6 +1,9 @@
 """The device flow's two ends: POST /oauth/device/code and the /activate page (RFC 8628).
 
-The page is plain HTML with one form: type the user code, sign in, approve or deny.
+The page is plain HTML with one form: type the user code, sign in, approve or deny. Both
+answers need the account's password (a denial too: otherwise any page could cancel anyone's
+login). The form carries a CSRF token (:mod:`..forms`), and wrong user codes are rate limited
+per source (RFC 8628 5.1: the code is short, so guessing must be slowed down).
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from starlette.responses import HTMLResponse, JSONResponse
 
 from ..device import normalize_user_code
 from ..errors import InvalidGrant, InvalidRequest, TooManyAttempts
+from ..forms import CSRF_FIELD, FormGuard, hidden_field, set_csrf_cookie
 from ..idp import IdentityProvider
 from ..params import read_params
+from ..params import source as source_of
 
 
 async def device_code(request: Request) -> JSONResponse:
@@ -56,16 +61,18 @@ _PAGE = """<!doctype html>
 </body></html>"""
 
 _FORM = """<form method="post" action="activate">
+ {csrf}
  <label>Code shown on your device <input name="user_code" value="{code}" required
   autocomplete="off" id="user_code"></label>
  <label>Email <input name="username" type="email" value="{username}" required id="username"></label>
  <label>Password <input name="password" type="password" required id="password"></label>
  <button name="action" value="approve" id="approve">Approve</button>
- <button name="action" value="deny" id="deny" formnovalidate>Deny</button>
+ <button name="action" value="deny" id="deny">Deny</button>
 </form>"""
 
 
 def _page(
+    request: Request,
     message: str = "",
     kind: str = "msg",
     code: str = "",
@@ -73,41 +80,73 @@ def _page(
     form: bool = True,
     status: int = 200,
 ) -> HTMLResponse:
+    guard: FormGuard = request.app.state.forms
     box = f'<p class="msg {kind}" role="status">{escape(message)}</p>' if message else ""
-    body = _FORM.format(code=escape(code), username=escape(username)) if form else ""
-    return HTMLResponse(_PAGE.format(message=box, form=body), status_code=status)
+    body, cookie = "", None
+    if form:
+        csrf, cookie = guard.token(request)
+        body = _FORM.format(csrf=hidden_field(csrf), code=escape(code), username=escape(username))
+    response = HTMLResponse(_PAGE.format(message=box, form=body), status_code=status)
+    set_csrf_cookie(response, cookie, request.app.state.idp.config.browser_url.startswith("https"))
+    return response
 
 
 async def activate_page(request: Request) -> HTMLResponse:
     code = normalize_user_code(request.query_params.get("user_code", ""))[:16]
-    return _page("Enter the code shown on your device, then sign in.", code=code)
+    return _page(request, "Enter the code shown on your device, then sign in.", code=code)
 
 
 async def activate(request: Request) -> HTMLResponse:
     try:
         params = await read_params(request)
     except InvalidRequest as exc:
-        return _page(exc.description, "error", status=400)
+        return _page(request, exc.description, "error", status=400)
     idp: IdentityProvider = request.app.state.idp
     code = normalize_user_code(params.get("user_code", ""))[:16]
     username = params.get("username", "")[:254]
-    now = idp.clock.now()
-    if not idp.devices.pending(code, now):
+    if not request.app.state.forms.check(request, params.get(CSRF_FIELD)):
         return _page(
+            request,
+            "This form did not come from the tenant's own page in this browser (its security "
+            "token is missing or wrong): open the page again and resend it.",
+            "error",
+            code=code,
+            status=403,
+        )
+    source = source_of(request)
+    now = idp.clock.now()
+    if idp.code_guesses.blocked(source, now):
+        return _page(
+            request,
+            "Too many wrong codes from here: wait a few minutes, then try again.",
+            "error",
+            status=429,
+        )
+    if not idp.devices.pending(code, now):
+        idp.code_guesses.failed(source, now)
+        return _page(
+            request,
             "That code is unknown, used or expired. Check your device.",
             "error",
             code=code,
             username=username,
             status=400,
         )
-    if params.get("action") == "deny":
-        idp.devices.decide(code, None, approve=False, now=now)
-        return _page("Request denied. You can close this page.", "ok", form=False)
+    approve = params.get("action") != "deny"
     try:
-        user = await run_in_threadpool(idp.users.authenticate, username, params.get("password", ""))
+        user = await run_in_threadpool(
+            idp.users.authenticate, username, params.get("password", ""), source
+        )
     except (InvalidGrant, TooManyAttempts) as exc:
-        return _page(exc.description, "error", code=code, username=username, status=exc.status_code)
-    idp.devices.decide(code, user.id, approve=True, now=idp.clock.now())
+        return _page(
+            request, exc.description, "error", code=code, username=username, status=exc.status_code
+        )
+    idp.devices.decide(code, user.id if approve else None, approve=approve, now=idp.clock.now())
+    if not approve:
+        return _page(request, "Request denied. You can close this page.", "ok", form=False)
     return _page(
-        f"Done, {user.name}: your device is signed in. You can close this page.", "ok", form=False
+        request,
+        f"Done, {user.name}: your device is signed in. You can close this page.",
+        "ok",
+        form=False,
     )

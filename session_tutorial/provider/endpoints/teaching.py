@@ -53,6 +53,7 @@ async def reset(request: Request) -> JSONResponse:
     idp = _authorized(request)
     await run_in_threadpool(idp.clock.set_offset, 0.0)
     await run_in_threadpool(idp.users.unblock_all)
+    idp.code_guesses.clear()
     return _clock(idp)
 
 

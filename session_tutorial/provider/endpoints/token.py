@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse
 
 from ..errors import UnsupportedGrantType
 from ..idp import IdentityProvider
-from ..params import Params, read_params
+from ..params import Params, read_params, source
 
 PASSWORD_REALM = "http://auth0.com/oauth/grant-type/password-realm"
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
@@ -16,13 +16,15 @@ DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 5.1
 
 
-def _grant(idp: IdentityProvider, p: Params) -> dict[str, object]:
+def _grant(idp: IdentityProvider, p: Params, source: str) -> dict[str, object]:
     grant_type = p.require("grant_type")[0]
     idp.check_client(p.get("client_id"))
     if grant_type in (PASSWORD_REALM, "password"):
         username, password = p.require("username", "password")
         realm = p.require("realm")[0] if grant_type == PASSWORD_REALM else None
-        return idp.password_grant(username, password, p.get("scope"), p.get("audience"), realm)
+        return idp.password_grant(
+            username, password, p.get("scope"), p.get("audience"), realm, source
+        )
     if grant_type == "refresh_token":
         return idp.refresh_grant(p.require("refresh_token")[0], p.get("scope"))
     if grant_type == "authorization_code":
@@ -36,5 +38,5 @@ def _grant(idp: IdentityProvider, p: Params) -> dict[str, object]:
 async def token(request: Request) -> JSONResponse:
     params = await read_params(request)
     idp: IdentityProvider = request.app.state.idp
-    body = await run_in_threadpool(_grant, idp, params)
+    body = await run_in_threadpool(_grant, idp, params, source(request))
     return JSONResponse(body, headers=NO_STORE)
