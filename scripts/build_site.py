@@ -412,7 +412,13 @@ def source_page(repo_path: str) -> str:
 def index_page(intro: str, pages: list[Page], notebooks: list[Path], extra: list[str]) -> str:
     title, _, rest = intro.partition("\n")
     # No badge image from another site: the notebook pages have launch buttons.
-    rest = "\n".join(line for line in rest.splitlines() if "badge_logo.svg" not in line)
+    lines = [line for line in rest.splitlines() if "badge_logo.svg" not in line]
+    # The README's bold tagline, when it has one, is the home page's title.
+    tagline = next((line for line in lines if line.strip()), "")
+    if re.fullmatch(r"\*\*[^*]+\*\*", tagline.strip()):
+        title = "# " + tagline.strip().strip("*").rstrip(".")
+        lines.remove(tagline)
+    rest = "\n".join(lines)
     readme_names = [p.name for p in pages]
     start = [n for n in readme_names if n == "journey"]
     use = [n for n in readme_names if n in ("own-code", "local-tenant", "own-auth0")]

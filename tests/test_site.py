@@ -46,6 +46,8 @@ README_IMAGES = {  # page, colour scheme -> the README's screenshot
     ("notebooks/01-save-the-token.html", "light"): ROOT / "docs" / "images" / "site-notebook.png",
     ("journey.html", "dark"): ROOT / "docs" / "images" / "site-journey-dark.png",
 }
+# The site's one setting (docs/site/conf.py): the repository its Binder buttons name.
+REPOSITORY = os.environ.get("SESSION_TUTORIAL_REPOSITORY", "OWNER/session-tutorial")
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [  # as tests/test_browser.py: off the network this machine cannot reach
     "--no-sandbox",
@@ -356,7 +358,7 @@ def open_page(tab: object, url: str) -> None:
 
 @pytest.fixture(scope="session")
 def walk(site: Path) -> dict[str, Visit]:
-    """Every page once in Chromium (light; two also dark): console, diagrams, buttons, audit."""
+    """Every page once in Chromium (light; the README's two also dark): console, diagrams, audit."""
     visits: dict[str, Visit] = {}
     current = [Visit()]  # the page being visited, whose console the handlers fill
 
@@ -372,9 +374,7 @@ def walk(site: Path) -> dict[str, Visit]:
             tab.on("pageerror", lambda exc: log(f"uncaught: {exc}"))
             tab.on("requestfailed", lambda req: log(f"failed: {req.url}"))
             tab.on("response", lambda r: r.status >= 400 and log(f"{r.status}: {r.url}"))
-            walked = (
-                pages(site) if scheme == "light" else [p for p, s in README_IMAGES if s == scheme]
-            )
+            walked = pages(site) if scheme == "light" else [p for p, _ in README_IMAGES]
             for page in walked:
                 visit = current[0] = visits[f"{page} ({scheme})"] = Visit()
                 open_page(tab, base + page)
@@ -416,7 +416,7 @@ def screenshot(tab: object, page: str, scheme: str) -> None:
         "() => document.querySelectorAll('.bd-sidebar-primary, .bd-sidebar-primary *')"
         ".forEach(e => { e.scrollTop = 0; })"
     )
-    if page.startswith("notebooks/01") or page in ("journey.html", "errors.html", "index.html"):
+    if page in {shown for shown, _ in README_IMAGES}:  # in each scheme walked
         tab.screenshot(path=str(ARTIFACTS / f"{name}-{scheme}.png"))  # type: ignore[attr-defined]
     image = README_IMAGES.get((page, scheme))
     if image is not None and (not image.exists() or os.environ.get(UPDATE_IMAGE) == "1"):
@@ -446,8 +446,7 @@ def test_every_notebook_page_launches_its_own_notebook(walk: dict[str, Visit]) -
         visit = walk[f"notebooks/{name.removesuffix('.ipynb')}.html (light)"]
         hrefs = {cls.split()[-1]: href for cls, href, _ in visit.launch}
         assert hrefs["launch-binder"] == (
-            f"https://mybinder.org/v2/gh/OWNER/session-tutorial/HEAD"
-            f"?urlpath=lab/tree/notebooks/{name}"
+            f"https://mybinder.org/v2/gh/{REPOSITORY}/HEAD?urlpath=lab/tree/notebooks/{name}"
         )
         assert hrefs["launch-local"] == f"http://localhost:8888/lab/tree/notebooks/{name}"
     others = [page for page, v in walk.items() if v.launch and "notebooks/" not in page]
