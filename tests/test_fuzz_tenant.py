@@ -96,19 +96,22 @@ def tenant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
 header_text = st.text(
     st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=80
 )  # what an HTTP header value can carry
+# Lone UTF-16 surrogates: JSON can carry them ("\ud800"), a form only as invalid UTF-8 bytes.
+surrogates = st.characters(categories=["Cs"])
+texts = st.text(max_size=40) | st.builds(
+    lambda a, s, b: a + s + b, st.text(max_size=10), surrogates, st.text(max_size=10)
+)
 values = st.one_of(
-    st.text(max_size=40),
+    texts,
     st.sampled_from([CLIENT, *GRANTS, ADA[0], ADA[1], "Username-Password-Authentication"]),
     st.sampled_from(["openid profile email offline_access", "offline_access", "x" * 5000]),
 )
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
-    ),
+    st.none() | st.booleans() | st.integers() | st.floats() | texts,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
     max_leaves=8,
 )
-field_names = st.sampled_from(FIELDS) | st.text(max_size=10)
+field_names = st.sampled_from(FIELDS) | st.text(max_size=10) | surrogates
 
 
 @st.composite
@@ -117,10 +120,11 @@ def bodies(draw: st.DrawFn) -> tuple[str | None, bytes]:
     kind = draw(st.sampled_from(["form", "json", "json-any", "bytes", "duplicates", "huge"]))
     if kind == "form":
         pairs = draw(st.lists(st.tuples(field_names, values), max_size=8))
-        body = urlencode(pairs).encode()
+        body = urlencode(pairs, errors="surrogatepass").encode()
     elif kind == "duplicates":
         name = draw(st.sampled_from(FIELDS))
-        body = urlencode([(name, draw(values)), (name, draw(values))]).encode()
+        twice = [(name, draw(values)), (name, draw(values))]
+        body = urlencode(twice, errors="surrogatepass").encode()
     elif kind == "json":
         members = draw(st.dictionaries(field_names, values | json_values, max_size=8))
         body = json.dumps(members).encode()
@@ -211,6 +215,48 @@ def test_any_request_to_any_endpoint_gets_a_well_formed_answer(
     assert_well_formed(response, urlsplit(path).path, method)
     if path == "/oauth/token":
         assert_no_token_for_a_wrong_secret(response, params_of(ctype, content))
+
+
+SURROGATE_PATHS = [
+    "/oauth/token",
+    "/oauth/device/code",
+    "/oauth/revoke",
+    "/dbconnections/signup",
+    "/_teaching/clock/advance",
+    "/activate",
+    "/authorize",
+]
+
+
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "form"])
+@pytest.mark.parametrize("path", SURROGATE_PATHS)
+def test_a_lone_surrogate_in_any_field_is_a_4xx_never_a_500(
+    tenant, path: str, as_json: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    client, key = tenant
+    sound = {
+        "grant_type": "password",
+        "client_id": CLIENT,
+        "username": ADA[0],
+        "password": ADA[1],
+        "connection": "Username-Password-Authentication",
+        "email": "new@example.com",
+    }
+    for name in FIELDS:
+        fields = {**sound, name: "x\ud800y"}
+        if as_json:
+            sent = {"content": json.dumps(fields), "headers": {"content-type": "application/json"}}
+        else:
+            form = urlencode(fields, errors="surrogatepass")
+            sent = {
+                "content": form,
+                "headers": {"content-type": "application/x-www-form-urlencoded"},
+            }
+        sent["headers"]["x-admin-key"] = key
+        response = client.post(path, **sent)
+        assert 400 <= response.status_code < 500, (name, response.status_code)
+        assert_well_formed(response, path, "POST")
+    assert "unhandled" not in caplog.text  # no 500, so no server error in the log either
 
 
 def test_the_right_secret_does_get_a_token(tenant) -> None:

@@ -1,7 +1,8 @@
 """Reading request parameters the way an OAuth server must (RFC 6749 3.1, 3.2).
 
 Bodies are form-encoded or JSON, at most 64 KiB; each parameter appears at most once; values
-are strings. Anything else is ``invalid_request``, never a 500.
+are strings of real text (no NUL, no lone UTF-16 surrogate). Anything else is
+``invalid_request``, never a 500.
 """
 
 from __future__ import annotations
@@ -44,6 +45,14 @@ async def read_body(request: Request) -> bytes:
     return body
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class _Pairs(list[tuple[str, object]]):
     """A JSON object's members in order, duplicates kept, so they can be refused."""
 
@@ -59,6 +68,9 @@ def _pairs_to_params(pairs: list[tuple[str, object]]) -> Params:
             raise InvalidRequest(f"Parameter {name} must be a string")
         if "\x00" in value:
             raise InvalidRequest(f"Parameter {name} contains a NUL character")
+        if not _encodable(name) or not _encodable(value):
+            # A lone UTF-16 surrogate ("\ud800" in JSON) is no text: nothing could store it.
+            raise InvalidRequest("A parameter contains an invalid character (a lone surrogate).")
         params[name] = value
     return params
 
@@ -70,7 +82,10 @@ async def read_params(request: Request) -> Params:
     if ctype == FORM:
         try:
             text = body.decode("utf-8")
-            pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text))
+            # errors="strict": a percent-escape of invalid UTF-8 is refused, not replaced by U+FFFD.
+            pairs = parse_qsl(
+                text, keep_blank_values=True, strict_parsing=bool(text), errors="strict"
+            )
         except (UnicodeDecodeError, ValueError):
             raise InvalidRequest("The form body is malformed.") from None
         return _pairs_to_params(list(pairs))
