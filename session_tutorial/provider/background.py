@@ -76,7 +76,14 @@ def status(data_dir: Path | None = None) -> Running | None:
 
 
 def _port_free(host: str, port: int) -> bool:
+    """Whether the tenant could listen on ``host:port`` now.
+
+    With SO_REUSEADDR, as the tenant's own socket has it (``server.serve``): a port whose old
+    connections linger in TIME-WAIT after a stop is free for a new listener, and a tenant that
+    restarts keeps its port (its issuer, and the keychain entry named after it).
+    """
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:

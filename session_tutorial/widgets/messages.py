@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from session_tutorial.commands import lab_with_keychain_command, tenant_command
 from session_tutorial.errors import (
@@ -22,6 +23,7 @@ from session_tutorial.errors import (
     TokenVerificationFailed,
     WrongCredentials,
 )
+from session_tutorial.provider import background
 from session_tutorial.tenant import Tenant
 
 _LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
@@ -66,8 +68,7 @@ def explain(exc: SessionError, tenant: Tenant, *, email: str = "") -> Message:
         return Message("certificate not trusted", str(exc))
     if isinstance(exc, NetworkError):
         fix = (
-            f"Start the local tenant with `{tenant_command('start')}` in a terminal, then try "
-            "again."
+            _local_tenant_now(tenant)
             if is_local(tenant)
             else "Check your network connection and AUTH0_DOMAIN, then try again."
         )
@@ -105,3 +106,23 @@ def explain(exc: SessionError, tenant: Tenant, *, email: str = "") -> Message:
     if isinstance(exc, DeviceCodeExpired):
         return Message("code expired", "The code expired before anyone approved it: start again.")
     return Message("error", str(exc))
+
+
+def _local_tenant_now(tenant: Tenant) -> str:
+    """What to do about a local tenant that did not answer, looking at whether it runs now."""
+    start = (
+        f"Start the local tenant with `{tenant_command('start')}` in a terminal, then try again."
+    )
+    # Tenant.local() follows the clock in its tenant's data dir: that says which tenant it is.
+    clock_file = getattr(tenant.clock, "path", None)
+    if not isinstance(clock_file, Path):
+        return start
+    running = background.status(clock_file.parent)
+    if running is None:
+        return start
+    if running.url.rstrip("/") == tenant.base_url.rstrip("/"):
+        return "The local tenant answers again now: try again in a moment."
+    return (
+        f"The local tenant runs at {running.url} now, not here: restart the kernel "
+        "(Kernel → Restart Kernel) and run the notebook from the top, so that it is used."
+    )

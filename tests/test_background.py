@@ -1,0 +1,93 @@
+"""The background tenant keeps its port across a stop and a start, TIME-WAIT or not."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from session_tutorial.provider import background
+
+pytestmark = pytest.mark.skipif(
+    sys.platform == "win32", reason="SO_REUSEADDR means something else on Windows"
+)
+
+
+def linger_in_time_wait(port: int) -> None:
+    """Leave a connection of ``port`` in TIME-WAIT, as a stopped server's last connections are.
+
+    TIME-WAIT stays with the side that closes first: here the listening side, as when the
+    tenant shuts down and closes its keep-alive connections.
+    """
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen(1)
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = listener.accept()
+        accepted.close()  # the server side closes first: its end goes to TIME-WAIT
+        client.recv(1)  # reads the FIN
+        client.close()
+
+
+def test_a_port_in_time_wait_counts_as_free_as_it_is_for_the_tenants_socket() -> None:
+    port = background.free_port()
+    linger_in_time_wait(port)
+    with socket.socket() as plain, pytest.raises(OSError):
+        plain.bind(("127.0.0.1", port))  # without SO_REUSEADDR: "in use" (the old check)
+    assert background._port_free("127.0.0.1", port)
+
+
+def test_a_port_someone_listens_on_is_not_free() -> None:
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen(1)
+        assert not background._port_free("127.0.0.1", other.getsockname()[1])
+
+
+@pytest.mark.integration
+def test_a_stopped_and_started_tenant_keeps_its_port_and_url(tmp_path: Path) -> None:
+    first = background.start(tmp_path, port=background.free_port(), quiet=True)
+    try:
+        with httpx.Client() as client:  # a keep-alive connection, as a kernel's client has
+            client.get(first.url + "/.well-known/openid-configuration").raise_for_status()
+            assert background.stop(tmp_path)
+        linger_in_time_wait(int(first.url.rsplit(":", 1)[1]))  # whatever the stop left
+        again = background.start(tmp_path, quiet=True)  # no port given: the last one
+        assert again.url == first.url
+    finally:
+        background.stop(tmp_path)
+
+
+@pytest.mark.integration
+def test_a_form_notices_the_local_tenant_stopped_started_again_and_moved(tmp_path: Path) -> None:
+    from session_tutorial.errors import NetworkError
+    from session_tutorial.provider.control import SyncedClock
+    from session_tutorial.session import SessionManager
+    from session_tutorial.store import MemoryStore
+    from session_tutorial.tenant import Tenant
+    from session_tutorial.widgets import LoginForm
+    from session_tutorial.widgets.messages import explain
+
+    url = background.start(tmp_path, port=background.free_port(), quiet=True).url
+    # What Tenant.local() makes for this data dir: it follows the tenant's published clock.
+    tenant = Tenant(url, "tutorial-app", clock=SyncedClock.following(tmp_path))
+    down = NetworkError("did not answer")
+    try:
+        with SessionManager(tenant, MemoryStore(), lock_dir=tmp_path) as manager:
+            form = LoginForm(manager)
+            background.stop(tmp_path)
+            assert form.sign_in("ada@example.com", "Analytical-Engine-1843") is None
+            assert "Start the local tenant with" in form.status.value
+            assert background.start(tmp_path, quiet=True).url == url  # as the message says
+            assert "answers again now" in explain(down, tenant).text
+            assert form.sign_in("ada@example.com", "Analytical-Engine-1843") is not None
+        background.stop(tmp_path)
+        moved = background.start(tmp_path, port=background.free_port(), quiet=True).url
+        assert f"runs at {moved} now" in explain(down, tenant).text
+        assert "restart the kernel" in explain(down, tenant).text
+    finally:
+        background.stop(tmp_path)
