@@ -1,6 +1,8 @@
 """Who is signed in here? The notebooks' SessionManager, used from a plain Python script.
 
-    python examples/whoami.py
+    .venv/bin/python examples/whoami.py
+
+(Notebook 06 runs ``notebooks/whoami.py``, the same file in the folder JupyterLab shows.)
 
 It restores the session the notebooks saved in the keychain (renewing it if needed) and prints
 who is signed in, or why nobody is. Set AUTH0_DOMAIN and AUTH0_CLIENT_ID to use your own tenant.

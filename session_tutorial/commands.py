@@ -12,6 +12,7 @@ True
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 
@@ -27,7 +28,12 @@ def tenant_command(*args: str) -> str:
 
 
 def lab_with_keychain_command() -> str:
-    """JupyterLab started with a keychain (a private one where the machine has none)."""
+    """JupyterLab started with a keychain (a private one where the machine has none).
+
+    As root (a container), Jupyter refuses to start without ``--allow-root``, as ``make lab``
+    knows: the command says it too, so that it works as written there.
+    """
+    root = ["--allow-root"] if hasattr(os, "getuid") and os.getuid() == 0 else []
     return python_command(
-        "-m", "session_tutorial.launcher", "--", sys.executable, "-m", "jupyter", "lab"
+        "-m", "session_tutorial.launcher", "--", sys.executable, "-m", "jupyter", "lab", *root
     )

@@ -18,6 +18,7 @@ from session_tutorial.errors import (
     AccessTokenRejected,
     CorruptEntry,
     MinTTLTooLarge,
+    NetworkError,
     NoCredentials,
     NoRefreshToken,
     RefreshTokenRejected,
@@ -259,8 +260,20 @@ class SessionManager:
                 except SessionError as exc:
                     if not force:
                         raise
-                    self.last_reason = f"Signed out here only; revoking failed: {exc}"
+                    self.last_reason = self._forced_reason(exc)
             self._clear()
+
+    def _forced_reason(self, exc: SessionError) -> str:
+        """What a forced sign-out did when the revoke failed (not the error's own advice)."""
+        why = (
+            f"{self.tenant.base_url} could not be reached"
+            if isinstance(exc, NetworkError)
+            else f"revoking failed: {type(exc).__name__}"
+        )
+        return (
+            f"Signed out on this machine only: the keychain entry is deleted, but {why}, so the "
+            "refresh token stays valid at the tenant until it expires or an admin revokes it."
+        )
 
     # -- the ladder's pieces ----------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from session_tutorial import status
+from session_tutorial.commands import python_command, tenant_command
 from session_tutorial.credentials import Credentials, redact
 from session_tutorial.provider.config import DEMO_USERS
 from session_tutorial.provider.forms import submit
@@ -37,6 +38,7 @@ from session_tutorial.tenant import Tenant
 from session_tutorial.timewords import duration, rough_duration
 
 _TOKENS = ("access_token", "id_token", "refresh_token")
+LAB_URL = "http://localhost:8888/lab"  # JupyterLab's usual address, when none is found
 
 NO_TEACHING = (
     "Skipped: this tenant has no teaching controls (a real Auth0 tenant has none). "
@@ -130,9 +132,44 @@ class Tutorial:
     def ensure_signed_in(self, who: str = "ada") -> str:
         """Make sure a session is saved, signing the demo user in if none is."""
         profile = self.session.restore()
-        if profile is None:
-            profile = self.session.login(*self.demo_user(who))
-        return Note(f"Ready: a saved session for {profile['name']} is in the keychain.")
+        if profile is not None:
+            return Note(f"Ready: restored the session of {profile['name']} saved in the keychain.")
+        profile = self.session.login(*self.demo_user(who))
+        saved = "" if self.session.store_error else " and saved the session in the keychain"
+        return Note(f"Ready: no saved session, so signed {profile['name']} in{saved}.")
+
+    def commands(self) -> Note:
+        """The terminal commands of the tutorial, spelled for this machine's interpreter."""
+        rows = (
+            ("the same report as check()", python_command("-m", "session_tutorial", "status")),
+            ("start the local tenant", tenant_command("start")),
+            ("stop it", tenant_command("stop")),
+            ("put the tenant's clock back", tenant_command("clock", "--reset")),
+            (
+                "sign out and clear the keychain",
+                python_command("-m", "session_tutorial", "sign-out"),
+            ),
+        )
+        lines = ["In a terminal (File → New → Terminal), as written:"]
+        lines += [f"  {what + ':':<33} {command}" for what, command in rows]
+        return Note("\n".join(lines))
+
+    def lab_url(self) -> str:
+        """The address of the JupyterLab this kernel runs in, ``…/lab`` (the app's own page).
+
+        Found among the running Jupyter servers by this kernel's parent process; outside
+        JupyterLab (a script, a test run), JupyterLab's usual address.
+        """
+        try:
+            from jupyter_server.serverapp import list_running_servers
+
+            servers = list(list_running_servers())
+        except Exception:  # no Jupyter server here (or its runtime dir is unreadable)
+            servers = []
+        ours = [s for s in servers if s.get("pid") == os.getppid()]
+        if ours and isinstance(ours[0].get("url"), str):
+            return ours[0]["url"].rstrip("/") + "/lab"
+        return LAB_URL
 
     def offline_session(self) -> SessionManager:
         """A SessionManager whose tenant cannot be reached (same keychain, same clock).
@@ -249,15 +286,24 @@ class Tutorial:
         state = "ended" if ended else "still there"
         return Note(f"The browser went to the tenant's /v2/logout{where}; its session is {state}.")
 
-    def approve_device_login(self, user_code: str | None, who: str = "ada") -> Note:
-        """Play the person with the phone: sign in on the tenant's page and approve the code."""
-        return self._decide_device_login(user_code, who, "approve")
+    def approve_device_login(self, device: Any, who: str = "ada") -> Note:
+        """Play the person with the phone: sign in on the tenant's page and approve the code.
 
-    def deny_device_login(self, user_code: str | None, who: str = "ada") -> Note:
+        ``device`` is a ``DeviceLoginWidget`` (or its user code). One that is signed in already
+        (you approved it yourself) is left as it is.
+        """
+        return self._decide_device_login(device, who, "approve")
+
+    def deny_device_login(self, device: Any, who: str = "ada") -> Note:
         """Play the person with the phone: sign in on the tenant's page and deny the code."""
-        return self._decide_device_login(user_code, who, "deny")
+        return self._decide_device_login(device, who, "deny")
 
-    def _decide_device_login(self, user_code: str | None, who: str, action: str) -> Note:
+    def _decide_device_login(self, device: Any, who: str, action: str) -> Note:
+        if getattr(device, "state", None) == "signed in":
+            return Note(f"Nothing to {action}: the widget is signed in already (you approved it).")
+        user_code = device if isinstance(device, str) or device is None else device.user_code
+        if user_code is None:
+            return Note(f"Nothing to {action}: the widget has no code; call device.begin() first.")
         if not self.is_local:
             return Note(
                 f"Skipped: open the link yourself and {action}; on a real tenant only you can."
@@ -266,7 +312,7 @@ class Tutorial:
         # Deciding needs the account's password either way: otherwise any page could cancel
         # anyone's device login.
         form = {
-            "user_code": user_code or "",
+            "user_code": user_code,
             "username": email,
             "password": password,
             "action": action,

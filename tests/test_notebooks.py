@@ -98,6 +98,72 @@ def test_every_solution_the_notebook_loads_exists(path: Path) -> None:
             assert (ROOT / "notebooks" / name).exists(), name
 
 
+# -- links: each opens something in JupyterLab, as `make lab` (root: notebooks/) and Binder
+# (root: the repository, opening notebooks/) serve it; relative links resolve from notebooks/.
+MARKDOWN_LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+HTML_LINK = re.compile(r"""href=["']([^"']+)["']""")
+
+
+def _links(path: Path) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    return MARKDOWN_LINK.findall(text) + HTML_LINK.findall(text)
+
+
+def _headings(path: Path) -> set[str]:
+    """The anchors JupyterLab gives a notebook's headings: their text, spaces as hyphens."""
+    nb = nbformat.read(path, as_version=4)
+    found = set()
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for title in re.findall(r"^#+\s+(.+?)\s*$", cell.source, flags=re.M):
+                found.add(title.replace(" ", "-"))
+    return found
+
+
+def link_problems(path: Path, served: Path) -> list[str]:
+    """What is wrong with each link of the notebook at ``path`` when ``served`` is the root."""
+    problems = []
+    for link in _links(path):
+        if re.match(r"^[a-z]+:", link):
+            continue  # an absolute URL (none today): not a file of this repository
+        target, _, anchor = link.partition("#")
+        file = (path.parent / target).resolve() if target else path.resolve()
+        if not file.is_relative_to(served.resolve()):
+            problems.append(f"{link}: outside {served.name}/, which `make lab` serves")
+        elif not file.is_file():
+            problems.append(f"{link}: no such file")
+        elif anchor and file.suffix == ".ipynb" and anchor not in _headings(file):
+            problems.append(f"{link}: no such heading")
+    return problems
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_link_in_a_notebook_opens_a_file_jupyterlab_serves(path: Path) -> None:
+    assert link_problems(path, ROOT / "notebooks") == []
+
+
+def test_the_link_check_catches_dead_links_and_links_out_of_the_served_folder(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "README.md").write_text("# A readme\n")
+    served = tmp_path / "notebooks"
+    served.mkdir()
+    nb = nbformat.v4.new_notebook()
+    links = "[README](../README.md#design), [gone](gone.py), [ok](#A-heading)"
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# A heading\n\nSee the {links}.")]
+    nbformat.write(nb, served / "probe.ipynb")
+    assert link_problems(served / "probe.ipynb", served) == [
+        "../README.md#design: outside notebooks/, which `make lab` serves",
+        "gone.py: no such file",
+    ]
+
+
+def test_the_script_notebook_06_runs_is_the_example_the_readme_shows() -> None:
+    ours, example = ROOT / "notebooks" / "whoami.py", ROOT / "examples" / "whoami.py"
+    assert ours.read_text() == example.read_text(), f"copy {example} to {ours}"
+
+
 # -- the solutions, run as a learner would after the cells before them -------------------------
 @pytest.fixture
 def tutorial(local_tenant: object) -> Iterator[Tutorial]:
@@ -159,7 +225,7 @@ def test_solution_force_sign_out(tutorial: Tutorial, capsys: pytest.CaptureFixtu
         {"tutorial": tutorial, "offline": tutorial.offline_session()},
         capsys,
     )
-    assert "revoking failed" in out
+    assert "Signed out on this machine only: the keychain entry is deleted" in out
     assert "The keychain holds no entry for this app." in out
 
 
@@ -176,10 +242,20 @@ def test_solution_deny_a_device(tutorial: Tutorial, capsys: pytest.CaptureFixtur
 
 
 @pytest.mark.integration
-def test_solution_expiry_script(tutorial: Tutorial, capsys: pytest.CaptureFixture[str]) -> None:
-    tutorial.ensure_signed_in()
-    out = _run("06_expiry_script.py", {"tutorial": tutorial}, capsys)
-    assert re.fullmatch(r"ada@example.com: the access token has about \d+ minutes left\n", out)
+def test_solution_expiry_script_runs_as_a_script_as_the_exercise_asks(local_tenant) -> None:
+    # The real keychain (the launcher's) and the real tenant: what a script of the learner's has.
+    tutorial = Tutorial.start()
+    try:
+        tutorial.ensure_signed_in()
+        note = tutorial.run_script(str(SOLUTIONS / "06_expiry_script.py"))
+        assert re.fullmatch(
+            r"process 1: ada@example.com: the access token has about \d+ minutes left\n"
+            r"the tenant saw \d+ refresh\(es\)",
+            note,
+        ), note
+    finally:
+        tutorial.start_signed_out()
+        tutorial.close()
 
 
 # -- each notebook alone, and against a tenant without teaching controls ------------------------

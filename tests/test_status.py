@@ -18,6 +18,7 @@ from keyring.backends import SecretService, fail
 
 from session_tutorial import status
 from session_tutorial.__main__ import main
+from session_tutorial.commands import tenant_command
 from session_tutorial.credentials import Credentials
 from session_tutorial.session import SERVICE, SessionManager
 from session_tutorial.store import CredentialStore
@@ -106,7 +107,7 @@ def test_a_tenant_that_does_not_answer_exits_1_and_says_what_to_run(keychain):
     report = status.check(down, keychain)
     assert report.exit_code == status.BROKEN == 1
     assert "does not answer (ConnectError)" in str(report)
-    assert "make tenant-start" in str(report)
+    assert f"`{tenant_command('start')}`" in str(report)
 
 
 def test_a_tenant_with_another_issuer_exits_1(local_tenant, keychain):

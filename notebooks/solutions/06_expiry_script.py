@@ -1,7 +1,15 @@
-from session_tutorial import SessionManager
+"""Who is signed in, and how long has the access token left? A plain script.
 
-with SessionManager(tutorial.tenant, tutorial.store, clock=tutorial.clock) as mine:
-    mine.restore()
-    credentials = mine.credentials()
-    left = credentials.expires_in(tutorial.clock())
-    print(f"{mine.user['email']}: the access token has about {round(left / 60)} minutes left")
+Run it from notebook 06 with ``tutorial.run_script("solutions/06_expiry_script.py")``.
+"""
+
+from session_tutorial import SessionManager, Tenant
+
+tenant = Tenant.local()  # its clock follows the local tenant's, which the notebooks move
+with SessionManager(tenant) as session:
+    profile = session.restore()
+    if profile is None:
+        print(f"Signed out: {session.last_reason}")
+    else:
+        left = session.credentials().expires_in(tenant.clock())
+        print(f"{profile['email']}: the access token has about {round(left / 60)} minutes left")
