@@ -252,7 +252,9 @@ def page() -> Iterator[object]:
     """A page in Debian's Chromium, driven by Playwright (the test asks for it first: fail fast)."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (Debian's chromium package)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=STEP)  # assertions wait as long as any step may take (not 5 s)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -485,6 +487,13 @@ def test_a_learner_signs_in_restores_uses_the_device_flow_and_signs_out(page, la
         expect(signed_out).to_have_count(1)
         expect(
             nb04.locator(".jp-OutputArea-output", has_text="Next launch finds: None")
+        ).to_be_visible()
+        # The logout URL returns to this JupyterLab, whatever its port.
+        expect(
+            nb04.locator(
+                ".jp-OutputArea-output",
+                has_text=f"returnTo=http%3A%2F%2F127.0.0.1%3A{lab.port}%2Flab",
+            )
         ).to_be_visible()
         to_top(signed_out.locator("xpath=ancestor::div[contains(@class, 'jp-CodeCell')][1]"))
         shot(page, "4-signed-out")

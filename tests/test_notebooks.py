@@ -319,3 +319,35 @@ def test_notebooks_run_against_a_tenant_without_teaching_controls(
         assert '"output_type": "error"' not in text, path.name
         skipped += text.count("Skipped: this tenant has no teaching controls")
     assert skipped >= 2
+
+
+# -- what the notebooks' helpers say when a learner did things by hand -------------------------
+@pytest.mark.integration
+def test_ensure_signed_in_says_whether_it_restored_or_signed_in(tutorial: Tutorial) -> None:
+    assert tutorial.ensure_signed_in().startswith("Ready: no saved session, so signed Ada")
+    assert tutorial.ensure_signed_in() == (
+        "Ready: restored the session of Ada Lovelace saved in the keychain."
+    )
+
+
+@pytest.mark.integration
+def test_playing_the_person_leaves_a_device_login_approved_by_hand_as_it_is(
+    tutorial: Tutorial,
+) -> None:
+    from session_tutorial.widgets import DeviceLoginWidget
+
+    device = DeviceLoginWidget(tutorial.session)
+    assert "no code" in tutorial.approve_device_login(device)  # not started: nothing sent
+    device.begin()
+    assert "Approved" in tutorial.approve_device_login(device)  # the learner, by hand
+    device.interval = 0.01
+    device.start()
+    assert device.wait(timeout=10) is not None
+    # The notebook's next cells, run in order: no HTTP 400, no new code, still signed in.
+    assert "signed in already" in tutorial.approve_device_login(device)
+    assert device.poll_once() is not None and device.state == "signed in"
+
+
+def test_outside_jupyterlab_the_logout_return_address_is_jupyterlabs_usual_one() -> None:
+    # Inside JupyterLab it is that JupyterLab's address: tests/test_browser.py checks it.
+    assert Tutorial.lab_url(None) == "http://localhost:8888/lab"  # type: ignore[arg-type]
