@@ -21,14 +21,18 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import nbformat
 import pytest
 from server_ready import read_until
 
 from session_tutorial import status
-from session_tutorial.client import _error_from_response
-from session_tutorial.errors import AccountBlocked, KeychainUnavailable, NetworkError
+from session_tutorial.client import AuthClient
+from session_tutorial.errors import (
+    AccountBlocked,
+    KeychainUnavailable,
+    NetworkError,
+    WrongCredentials,
+)
 from session_tutorial.provider import background
 from session_tutorial.store import HOW_TO_GET_A_KEYCHAIN
 from session_tutorial.tenant import Tenant
@@ -54,26 +58,25 @@ def commands_in(text: str) -> list[str]:
     return [c for c in BACKTICKED.findall(text) if c.startswith(PYTHON + " ")]
 
 
-def messages(tenant: Tenant, lock_dir: Path) -> dict[str, str]:
+def messages(tenant: Tenant, lock_dir: Path, local_tenant) -> dict[str, str]:
     """Every message that names a command, as the learner sees it for the local tenant."""
-    local = httpx.Request("POST", tenant.base_url + "/oauth/token")
-    blocked = _error_from_response(
-        httpx.Response(429, json={"error": "too_many_attempts"}, request=local),
-        during="login",
-        now=0,
-    )
-    assert isinstance(blocked, AccountBlocked)
-    with httpx.Client() as client:
-        try:
-            client.get(f"http://127.0.0.1:{background.free_port()}/")
-        except httpx.HTTPError as exc:
-            from session_tutorial.client import _network_error
-
-            unreachable = _network_error(exc, tenant, 10)
+    client = AuthClient(tenant)
+    try:
+        for _ in range(10):  # brute-force protection blocks the account after 10 wrong tries
+            with pytest.raises(WrongCredentials):
+                client.login(EMAIL, "not-the-password")
+        with pytest.raises(AccountBlocked) as blocked:
+            client.login(EMAIL, "not-the-password")
+    finally:
+        local_tenant.unblock(EMAIL)
+        client.close()
+    down = Tenant(f"http://127.0.0.1:{background.free_port()}", "tutorial-app")
+    with AuthClient(down) as offline, pytest.raises(NetworkError) as unreachable:
+        offline.userinfo("not-a-token")
     return {
-        "client: blocked": str(blocked),
-        "client: unreachable": str(unreachable),
-        "widget: blocked": explain(blocked, tenant, email=EMAIL).text,
+        "client: blocked": str(blocked.value),
+        "client: unreachable": str(unreachable.value),
+        "widget: blocked": explain(blocked.value, tenant, email=EMAIL).text,
         "widget: unreachable": explain(NetworkError("did not answer"), tenant).text,
         "widget: no keychain": explain(KeychainUnavailable("No keychain."), tenant).text,
         "status: start": status.START_TENANT,
@@ -114,7 +117,7 @@ def test_no_message_or_notebook_names_a_program_that_is_not_on_the_terminals_pat
     local_tenant, tmp_path: Path
 ) -> None:
     tenant = Tenant(local_tenant.url, "tutorial-app", clock=local_tenant.clock)
-    for where, text in messages(tenant, tmp_path).items():
+    for where, text in messages(tenant, tmp_path, local_tenant).items():
         for command in BACKTICKED.findall(text):
             assert not command.startswith(NOT_ON_PATH), f"{where}: `{command}`"
     for path in NOTEBOOKS:
@@ -160,7 +163,9 @@ def test_every_command_a_message_or_notebook_gives_runs_as_written(
     local_tenant, terminal_env: dict[str, str], tmp_path: Path
 ) -> None:
     tenant = Tenant(local_tenant.url, "tutorial-app", clock=local_tenant.clock)
-    found = {c for text in messages(tenant, tmp_path).values() for c in commands_in(text)}
+    found = {
+        c for text in messages(tenant, tmp_path, local_tenant).values() for c in commands_in(text)
+    }
     found |= set(commands_in(notebook_outputs()))
     found |= set(commands_in(_backticked(Tutorial.commands(None))))  # type: ignore[arg-type]
     found = {c.replace(" EMAIL", f" {EMAIL}") for c in found if "<" not in c}  # templates
