@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import importlib.util
 import os
 import re
 import shutil
@@ -158,6 +159,10 @@ def test_github_pages_workflow_builds_with_make_site_and_deploys_build_site() ->
 
 # ---- the built site -------------------------------------------------------------------------
 
+
+if importlib.util.find_spec("xdist") is not None:
+    # Under pytest -n N --dist loadgroup, one worker builds and walks the site, once.
+    pytestmark = pytest.mark.xdist_group("site")
 
 needs_node = pytest.mark.skipif(
     shutil.which("node") is None or shutil.which("npm") is None,
