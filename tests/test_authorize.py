@@ -167,6 +167,16 @@ def test_a_bad_parameter_is_sent_back_as_an_error(
     assert query["state"] == req.state
 
 
+def test_an_unknown_audience_is_sent_back_as_access_denied(
+    browser: ScriptedBrowser, local_tenant: LocalTenant
+) -> None:
+    req = AuthRequest()
+    page = browser.open(req.url(local_tenant.url, audience="https://api.example.com/"))
+    query = query_of(page.location)
+    assert page.status == 303 and query["error"] == "access_denied"
+    assert query["error_description"] == "Service not found: https://api.example.com/"
+
+
 @pytest.mark.parametrize("client_id", [None, "someone-else", ""])
 def test_an_unknown_client_gets_an_error_page_and_no_redirect(
     browser: ScriptedBrowser, local_tenant: LocalTenant, client_id: str | None

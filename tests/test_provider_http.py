@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 
 from conftest import LocalTenant
@@ -202,17 +203,22 @@ def test_a_restarted_tenant_keeps_its_port_so_saved_sessions_stay_valid(tmp_path
         background.stop(tmp_path)
 
 
-def test_start_takes_the_refresh_lifetimes_and_leeway(
+def test_start_takes_the_refresh_lifetimes_leeway_and_apis(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     port = str(background.free_port())
     options = ["--refresh-leeway", "0", "--refresh-token-idle-lifetime", "100"]
+    options += ["--api", "https://api.example.com/"]
     started = _cli("--data-dir", str(tmp_path), "start", "--port", port, *options)
     assert started.returncode == 0, started.stderr
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            first = login(client).json()["refresh_token"]
+            first = login(client, audience="https://api.example.com/").json()["refresh_token"]
             second = refresh(client, first).json()["refresh_token"]
+            assert error_of(login(client, audience="https://other.example.com/")) == (
+                403,
+                "access_denied",
+            )
             TenantControl.local(tmp_path, start=False).advance_clock(100)
             idle = refresh(client, second)
             assert error_of(idle) == (403, "invalid_grant")
@@ -250,3 +256,27 @@ def test_a_token_retired_before_a_clock_reset_is_not_forgiven(
     local_tenant.control.reset()  # the retirement now lies an hour in the future
     assert error_of(refresh(http, first)) == (403, "invalid_grant")
     assert error_of(refresh(http, second)) == (403, "invalid_grant")
+
+
+@pytest.mark.parametrize(
+    "audience", ["https://api.example.com/", CLIENT, "http://evil.example/userinfo"]
+)
+def test_access_tokens_only_for_audiences_the_tenant_knows(
+    http: httpx.Client, audience: str
+) -> None:
+    r = login(http, audience=audience)
+    assert error_of(r) == (403, "access_denied")
+    assert r.json()["error_description"] == f"Service not found: {audience}"
+    device = http.post(
+        "/oauth/device/code", data={"client_id": CLIENT, "scope": SCOPE, "audience": audience}
+    )
+    assert error_of(device) == (403, "access_denied")
+
+
+def test_the_tenants_own_userinfo_is_a_known_audience(
+    http: httpx.Client, local_tenant: LocalTenant
+) -> None:
+    userinfo = local_tenant.url + "/userinfo"
+    access = login(http, audience=userinfo).json()["access_token"]
+    assert jwt.decode(access, options={"verify_signature": False})["aud"] == [userinfo]
+    assert http.get("/userinfo", headers={"Authorization": f"Bearer {access}"}).status_code == 200

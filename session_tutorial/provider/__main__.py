@@ -79,6 +79,15 @@ def _parser() -> argparse.ArgumentParser:
         )
         s.add_argument("--access-token-ttl", type=int, default=3600)
         s.add_argument(
+            "--api",
+            action="append",
+            default=[],
+            metavar="AUDIENCE",
+            help="an API (audience) access tokens may be asked for, e.g. "
+            "https://api.example.com/ (repeat for several); any other is refused with "
+            "access_denied, as Auth0 does; the tenant's own /userinfo is always known",
+        )
+        s.add_argument(
             "--no-teaching",
             action="store_true",
             help="turn off /_teaching controls, like a real Auth0 tenant",
@@ -137,6 +146,8 @@ def _server_args(args: argparse.Namespace) -> tuple[str, ...]:
         "--refresh-token-idle-lifetime",
         str(args.refresh_token_idle_lifetime),
     ]
+    for api in args.api:
+        extra += ["--api", api]
     if args.no_teaching:
         extra.append("--no-teaching")
     if args.public_url:
@@ -163,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             refresh_token_idle_lifetime=args.refresh_token_idle_lifetime,
             access_token_ttl=args.access_token_ttl,
             teaching=not args.no_teaching,
+            apis=tuple(args.api),
             public_url=args.public_url,
             redirect_uris=tuple(args.redirect_uri),
             confirm_loopback=not args.no_loopback_confirmation,

@@ -55,6 +55,9 @@ class TenantConfig:
     user_code_guess_window: int = 600  # ... within these seconds, then 429 until they age out
     teaching: bool = True  # the /_teaching controls; off imitates a real Auth0 tenant
     public_url: str | None = None  # where a browser reaches the tenant, if not the issuer
+    # The APIs (audiences) access tokens may be minted for, besides the tenant's own /userinfo;
+    # any other audience is refused, as Auth0 refuses an API it does not know.
+    apis: tuple[str, ...] = ()
     # The application's "Allowed Callback URLs", matched exactly; loopback callbacks
     # (http://127.0.0.1:{any port}/..., http://[::1]:{any port}/...) need no entry (RFC 8252 7.3).
     redirect_uris: tuple[str, ...] = ()
@@ -78,3 +81,8 @@ class TenantConfig:
     @property
     def userinfo_audience(self) -> str:
         return self.issuer + "userinfo"
+
+    @property
+    def audiences(self) -> frozenset[str]:
+        """Every audience the tenant mints access tokens for."""
+        return frozenset((self.userinfo_audience, *self.apis))

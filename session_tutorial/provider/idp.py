@@ -17,7 +17,7 @@ from .browser_sessions import BrowserSessions
 from .clock import TenantClock
 from .config import CLOCK_FILE, DEMO_USERS, TenantConfig
 from .device import DeviceCodes, DeviceGrant
-from .errors import InvalidGrant, InvalidRequest, UnknownClient
+from .errors import AccessDenied, InvalidGrant, InvalidRequest, UnknownClient
 from .keys import SigningKey, load_or_create
 from .ratelimit import FailureWindow
 from .redirects import Callback, classify
@@ -68,6 +68,16 @@ class IdentityProvider:
         for email, password, name in DEMO_USERS:
             self.users.ensure(email, password, name, self.clock.now())
 
+    def knows_audience(self, audience: str | None) -> bool:
+        """Whether access tokens may be minted for ``audience`` (None: the default, /userinfo)."""
+        return not audience or audience in self.config.audiences
+
+    def check_audience(self, audience: str | None) -> str | None:
+        """``audience`` if known (None for /userinfo itself); else AccessDenied, as Auth0 says."""
+        if not self.knows_audience(audience):
+            raise AccessDenied(f"Service not found: {str(audience)[:200]}")
+        return None if audience == self.config.userinfo_audience else audience or None
+
     def check_client(self, client_id: str | None) -> str:
         if not client_id:
             raise InvalidRequest("Missing required parameter: client_id")
@@ -95,6 +105,7 @@ class IdentityProvider:
         """
         if realm is not None and realm != self.config.connection:
             raise InvalidRequest(f"Unknown realm: {realm}. Use {self.config.connection}.")
+        audience = self.check_audience(audience)
         user = self.users.authenticate(username, password, source)
         return self._issue(user, grantable(scope), audience, "password")
 
@@ -136,7 +147,7 @@ class IdentityProvider:
 
     def start_device_login(self, scope: str | None, audience: str | None) -> DeviceGrant:
         return self.devices.issue(
-            self.config.client_id, grantable(scope), audience, self.clock.now()
+            self.config.client_id, grantable(scope), self.check_audience(audience), self.clock.now()
         )
 
     # -- helpers ------------------------------------------------------------------------------

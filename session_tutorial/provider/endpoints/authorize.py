@@ -111,9 +111,11 @@ def _target(idp: IdentityProvider, params: dict[str, str]) -> _Authorization | H
     return _Authorization(params, redirect_uri, callback)
 
 
-def _check(auth: _Authorization) -> None:
+def _check(auth: _Authorization, idp: IdentityProvider) -> None:
     """The request's other parameters (RFC 6749 4.1.1, RFC 7636 4.3, OIDC Core 3.1.2.1)."""
     p = auth.params
+    if not idp.knows_audience(p.get("audience")):
+        raise _Refused("access_denied", f"Service not found: {p['audience'][:200]}")
     if p.get("response_type") != "code":
         raise _Refused(
             "unsupported_response_type", "response_type must be code (Authorization Code flow)."
@@ -203,7 +205,7 @@ class _Context:
             user_id=user.id,
             redirect_uri=self.auth.redirect_uri,
             scope=grantable(p.get("scope")),
-            audience=p.get("audience") or None,
+            audience=self.idp.check_audience(p.get("audience")),
             nonce=p.get("nonce"),
             code_challenge=p["code_challenge"],
             auth_time=auth_time,
@@ -244,7 +246,7 @@ async def authorize(request: Request) -> Response:
     if isinstance(auth, HTMLResponse):
         return auth
     try:
-        _check(auth)
+        _check(auth, request.app.state.idp)
     except _Refused as exc:
         return _refusal(auth, exc)
     ctx = _Context(request, auth)
@@ -287,7 +289,7 @@ async def submit(request: Request) -> Response:
     if isinstance(auth, HTMLResponse):
         return auth
     try:
-        _check(auth)
+        _check(auth, request.app.state.idp)
     except _Refused as exc:
         return _refusal(auth, exc)
     ctx = _Context(request, auth)
