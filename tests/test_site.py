@@ -278,6 +278,23 @@ def test_every_internal_link_and_anchor_resolves_and_nothing_loads_from_elsewher
 
 
 @needs_node
+def test_glossary_terms_are_linked_where_they_first_appear_but_not_in_code_or_headings(
+    site: Path,
+) -> None:
+    glossary_ids = _parse(site / "glossary.html").ids
+    link = re.compile(r'<a class="glossary-term[^"]*" href="[^"#]*glossary\.html#([^"]+)"')
+    for page in pages(site):
+        html = (site / page).read_text()
+        anchors = link.findall(html)
+        assert len(anchors) == len(set(anchors)), f"{page}: a term linked twice"
+        assert set(anchors) <= glossary_ids, page
+        for block in re.findall(r"<pre.*?</pre>|<h[1-6].*?</h[1-6]>", html, re.DOTALL):
+            assert "glossary-term" not in block, page
+    refresh = link.findall((site / "notebooks" / "03-refresh-the-token.html").read_text())
+    assert {"term-refresh-token", "term-rotation", "term-reuse-detection"} <= set(refresh)
+
+
+@needs_node
 def test_every_image_has_alt_text(site: Path) -> None:
     missing = {page: _parse(site / page).images_without_alt for page in pages(site)}
     images = sum(len(re.findall(r"<img ", (site / page).read_text())) for page in pages(site))

@@ -72,7 +72,7 @@ def glossary_terms(app: Sphinx) -> list[tuple[str, str, str, str]]:
         for item in app.env.get_doctree(GLOSSARY).findall(nodes.definition_list_item):
             definition = item.next_node(nodes.definition)
             text = " ".join(definition.astext().split()) if definition else ""
-            first = re.split(r"(?<=[.:])\s", text, maxsplit=1)[0]
+            first = re.split(r"(?<=\.)\s", text, maxsplit=1)[0]
             for term in item.findall(nodes.term):
                 tooltips[term.astext().lower()] = first
     terms = [
