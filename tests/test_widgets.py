@@ -25,6 +25,7 @@ from session_tutorial.errors import (
     AccountBlocked,
     KeychainUnavailable,
     RefreshTokenRejected,
+    RenewalWarning,
 )
 from session_tutorial.idtoken import inspect_token
 from session_tutorial.provider import background
@@ -474,6 +475,21 @@ def test_auto_renew_renews_the_access_token_shortly_before_it_expires(signed_in,
     assert left is not None and left > 3500
     assert signed_in.credentials().access_token != first
     assert "renewed automatically" in app.status.value
+
+
+def test_auto_renew_offline_keeps_the_still_valid_token_and_says_so(
+    signed_in, local_tenant, store, tmp_path
+):
+    # Real, not injected: nothing listens on port 9, as when the Wi-Fi is gone.
+    offline_tenant = Tenant("http://127.0.0.1:9", "tutorial-app")
+    with SessionManager(offline_tenant, store, clock=local_tenant.clock, lock_dir=tmp_path) as off:
+        app = SessionApp(off, auto_renew=True, min_ttl=60)
+        local_tenant.advance_clock(3600 - 30)  # 30 s left, inside min_ttl
+        with pytest.warns(RenewalWarning):
+            left = app.tick()
+        assert left is not None and 0 < left <= 30
+        assert "Renewing early failed" in app.status.value and "still valid" in app.status.value
+        assert "Signed in as Ada Lovelace" in app.who.value
 
 
 def test_the_session_app_buttons_are_disabled_while_their_request_runs(signed_in):

@@ -87,6 +87,13 @@ class SessionApp(widgets.VBox):
             renewed = self._seen is not None and credentials.access_token != self._seen.access_token
             if renewed and self.auto_renew:
                 self._show("The access token was about to expire: renewed automatically.", "ok")
+            elif self.auto_renew and self.manager.renewal_error is not None:
+                why = explain(self.manager.renewal_error, self.manager.tenant).text
+                self._show(
+                    f"Renewing early failed: {why} The access token is still valid, so it is "
+                    "used meanwhile; the next tick tries again.",
+                    "info",
+                )
             self._seen = credentials
             left = credentials.expires_in(self.clock())
             about = self._status_for
