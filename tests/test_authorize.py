@@ -451,6 +451,19 @@ def test_max_age_older_than_the_password_asks_for_it_again(
     assert page.shows_password_field
 
 
+@pytest.mark.parametrize("max_age", ["\u00b2", "\u0661", "-1", " 5"])
+def test_a_max_age_that_is_not_ascii_digits_is_an_error_back_to_the_app(
+    browser: ScriptedBrowser, local_tenant: LocalTenant, max_age: str
+) -> None:
+    # Attack: "²" passes str.isdigit() but not int(); inside a login session that was a 500.
+    sign_in(browser, AuthRequest().url(local_tenant.url))
+    req = AuthRequest()
+    page = browser.open(req.url(local_tenant.url, max_age=max_age))
+    assert page.status == 303, page.text
+    query = query_of(page.location)
+    assert query["error"] == "invalid_request" and query["state"] == req.state
+
+
 def test_logout_ends_the_session_so_the_next_sign_in_asks_for_the_password(
     browser: ScriptedBrowser, local_tenant: LocalTenant
 ) -> None:

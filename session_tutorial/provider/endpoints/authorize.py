@@ -135,7 +135,8 @@ def _check(auth: _Authorization, idp: IdentityProvider) -> None:
         )
     if auth.prompt not in ("", "none", "login"):
         raise _Refused("invalid_request", "prompt must be none or login.")
-    if not p.get("max_age", "0").isdigit():
+    max_age = p.get("max_age", "0")
+    if not (max_age.isascii() and max_age.isdigit()):  # "²" is a digit to isdigit(), not to int()
         raise _Refused("invalid_request", "max_age must be a number of seconds.")
     if p.get("screen_hint", "signup") != "signup":
         raise _Refused("invalid_request", "screen_hint must be signup.")
