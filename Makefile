@@ -60,7 +60,7 @@ status: install
 
 clean:
 	-$(BIN)/python -m session_tutorial.provider stop
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache build/site build/site-src
 
 # Re-run every notebook against a fresh local tenant and save clean outputs (no widget state).
 notebooks: install system-deps

@@ -337,6 +337,7 @@ class Visit:
     launch: list[tuple[str, str, str]] = field(default_factory=list)  # (class, href, notebook)
     violations: list[str] = field(default_factory=list)
     solutions: list[tuple[bool, bool, bool, bool, str]] = field(default_factory=list)
+    found: list[str] = field(default_factory=list)  # search results, on the search page
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -425,6 +426,14 @@ def walk(site: Path) -> dict[str, Visit]:
                 screenshot(tab, page, scheme)
                 if scheme == "light":
                     visit.solutions = open_solutions(tab)
+            if scheme == "light":  # the search box's page answers offline, from its index
+                visit = current[0] = visits["search.html?q=rotation (light)"] = Visit()
+                tab.goto(base + "search.html?q=rotation", wait_until="load", timeout=STEP)
+                tab.wait_for_function(
+                    "() => document.querySelectorAll('#search-results li a').length > 0",
+                    timeout=STEP,
+                )
+                visit.found = tab.locator("#search-results li a").all_inner_texts()
             context.close()
     return visits
 
@@ -460,6 +469,14 @@ def test_every_page_loads_without_a_console_error(walk: dict[str, Visit]) -> Non
     errors_seen = {page: v.console for page, v in walk.items() if v.console}
 
     assert not errors_seen
+
+
+@needs_node
+def test_search_finds_pages_offline(walk: dict[str, Visit]) -> None:
+    found = walk["search.html?q=rotation (light)"].found
+
+    assert "Glossary" in found
+    assert any(title.startswith("03 ·") for title in found), found
 
 
 @needs_node
