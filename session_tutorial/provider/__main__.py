@@ -17,9 +17,10 @@ import json
 import sys
 from pathlib import Path
 
-from . import background
+from . import background, keyfiles
 from .config import DEFAULT_PORT, TenantConfig, default_data_dir
 from .control import TeachingControlError, TenantControl
+from .keyfiles import TenantFilesError
 from .server import issuer_for, serve
 
 
@@ -179,9 +180,18 @@ def main(argv: list[str] | None = None) -> int:
             redirect_uris=tuple(args.redirect_uri),
             confirm_loopback=not args.no_loopback_confirmation,
         )
-        serve(config, args.host, port)
+        try:
+            serve(config, args.host, port)
+        except TenantFilesError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         return 0
     if args.command == "start":
+        try:
+            keyfiles.secure_data_dir(data_dir)  # refused here, with the reason, not in a log
+        except TenantFilesError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         running = background.start(
             data_dir, host=args.host, port=args.port, extra_args=_server_args(args), quiet=True
         )
@@ -194,14 +204,14 @@ def main(argv: list[str] | None = None) -> int:
         found = background.status(data_dir)
         print(found or f"no local tenant is running for {data_dir}")
         return 0 if found else 1
-    if args.command == "admin-key":
-        from .app import admin_key
-
-        print(admin_key(data_dir))
-        return 0
     try:
+        if args.command == "admin-key":
+            from .app import admin_key
+
+            print(admin_key(data_dir))
+            return 0
         return _teaching(args, TenantControl.local(data_dir, start=False))
-    except TeachingControlError as exc:
+    except (TeachingControlError, TenantFilesError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

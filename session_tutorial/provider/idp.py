@@ -41,6 +41,7 @@ class IdentityProvider:
     def __init__(self, config: TenantConfig, *, base_clock: Callable[[], float] | None = None):
         self.config = config
         config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        keyfiles.secure_data_dir(config.data_dir)  # before trusting any file in it
         self.db = Database(config.data_dir / "tenant.sqlite3")
         self.key: SigningKey = load_or_create(config.data_dir / "signing-key.pem")
         self.clock = TenantClock(
@@ -53,7 +54,9 @@ class IdentityProvider:
             lifetime=config.refresh_token_lifetime,
             idle_lifetime=config.refresh_token_idle_lifetime,
             secret=keyfiles.read_or_create(
-                config.data_dir / "refresh-secret.key", lambda: secrets.token_bytes(32)
+                config.data_dir / "refresh-secret.key",
+                lambda: secrets.token_bytes(32),
+                lambda data: len(data) >= 32,
             ),
         )
         self.devices = DeviceCodes(
@@ -67,6 +70,7 @@ class IdentityProvider:
         )
         for email, password, name in DEMO_USERS:
             self.users.ensure(email, password, name, self.clock.now())
+        keyfiles.secure_data_dir(config.data_dir)  # SQLite made its files with the umask's mode
 
     def knows_audience(self, audience: str | None) -> bool:
         """Whether access tokens may be minted for ``audience`` (None: the default, /userinfo)."""

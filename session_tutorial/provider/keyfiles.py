@@ -1,18 +1,78 @@
-"""The tenant's secret files (admin key, signing key, refresh secret): made once, atomically.
+"""The tenant's data folder and secret files: private to their owner, written atomically.
 
-A key file is written to a private temporary file in the same folder, flushed, and then
-linked into place: a reader sees no file or the whole file, never half of one, and two
-processes creating the same key at once agree on one (the second link fails; it reads the
-first). Files are created mode 0600.
+A key file (admin key, signing key, refresh secret) is written to a private temporary file in
+the same folder, flushed, and then linked into place: a reader sees no file or the whole file,
+never half of one, and two processes creating the same key at once agree on one (the second
+link fails; it reads the first). Files are created mode 0600.
+
+On every start, :func:`secure_data_dir` requires the folder and its key and database files to
+belong to the current user with no access for group or others: a mode that is only too open
+(a folder made earlier with ``mkdir -p``) is fixed, with a warning; a folder or file owned by
+someone else (who could have planted a signing key) is refused with :class:`TenantFilesError`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+log = logging.getLogger("session_tutorial.provider")
+
+# The files that hold secrets or the users' hashes; the rest of the folder (log, port, clock)
+# is protected by the folder's own mode.
+PRIVATE_FILES = (
+    "admin.key",
+    "signing-key.pem",
+    "refresh-secret.key",
+    "tenant.sqlite3",
+    "tenant.sqlite3-wal",
+    "tenant.sqlite3-shm",
+)
+
+
+class TenantFilesError(RuntimeError):
+    """The tenant's data folder or one of its files is not safely the current user's."""
+
+
+def _private(path: Path, mode: int) -> None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return
+    me = os.geteuid()
+    if st.st_uid != me:
+        raise TenantFilesError(
+            f"{path} belongs to another user (uid {st.st_uid}; you are uid {me}): the local "
+            "tenant will not trust it, since its keys and users could be someone else's. Use "
+            "a data folder of your own (--data-dir or SESSION_TUTORIAL_TENANT_DIR), or remove "
+            "this one and start again."
+        )
+    kind = stat.S_ISDIR(st.st_mode) if mode == 0o700 else stat.S_ISREG(st.st_mode)
+    if not kind:
+        raise TenantFilesError(
+            f"{path} is not a {'folder' if mode == 0o700 else 'regular file'}: remove it and "
+            "start the tenant again."
+        )
+    if st.st_mode & 0o077:
+        os.chmod(path, mode)
+        log.warning(
+            "%s was readable by other users (mode %o): made it private (%o)",
+            path,
+            stat.S_IMODE(st.st_mode),
+            mode,
+        )
+
+
+def secure_data_dir(data_dir: Path) -> None:
+    """Make ``data_dir`` and its private files the owner's only; refuse another owner's."""
+    _private(data_dir, 0o700)
+    for name in PRIVATE_FILES:
+        _private(data_dir / name, 0o600)
 
 
 def write_new(path: Path, data: bytes) -> bool:
@@ -48,14 +108,21 @@ def replace(path: Path, data: bytes) -> None:
         raise
 
 
-def read_or_create(path: Path, make: Callable[[], bytes]) -> bytes:
-    """The bytes of ``path``; if there is no such file, ``make()`` them and write them there."""
+def read_or_create(
+    path: Path, make: Callable[[], bytes], valid: Callable[[bytes], bool] = bool
+) -> bytes:
+    """The bytes of ``path``; made with ``make()`` if missing, remade if not ``valid``."""
     try:
-        return path.read_bytes()
+        data = path.read_bytes()
     except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    data = make()
-    if write_new(path, data):
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        data = make()
+        if write_new(path, data):
+            return data
+        data = path.read_bytes()  # another process made it first: use theirs
+    if valid(data):
         return data
-    return path.read_bytes()  # another process made it first: use theirs
+    log.warning("%s was empty or too short to be a secret: made a new one", path)
+    data = make()
+    replace(path, data)
+    return data

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 from jwt.utils import base64url_encode
+
+from . import keyfiles
 
 
 @dataclass(frozen=True)
@@ -39,20 +40,21 @@ def _thumbprint(key: rsa.RSAPrivateKey) -> str:
 
 
 def load_or_create(path: Path) -> SigningKey:
-    """Read the key at ``path``, or make a 2048-bit key there readable by its owner only."""
-    if path.exists():
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise ValueError(f"{path} does not hold an RSA private key")
-    else:
+    """Read the key at ``path``, or make a 2048-bit key there readable by its owner only.
+
+    A new key is written atomically (:mod:`.keyfiles`): no reader ever sees half of it.
+    """
+    if not path.exists():
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-    return SigningKey(key, _thumbprint(key))
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if keyfiles.write_new(path, pem):
+            return SigningKey(key, _thumbprint(key))
+    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(loaded, rsa.RSAPrivateKey):
+        raise ValueError(f"{path} does not hold an RSA private key")
+    return SigningKey(loaded, _thumbprint(loaded))
