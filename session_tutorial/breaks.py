@@ -143,6 +143,14 @@ class Breakage:
             lines.append(str(self.tutorial.advance_clock(then_wait)))
         return Note("\n".join(lines))
 
+    def kill_and_relaunch(self, wait: float = 0) -> Note:
+        """Killed before saving, then launched again ``wait`` s later, in one go.
+
+        One call, so that the relaunch comes as soon as the text says (a reader pausing
+        between two cells would otherwise be outside the 10 s overlap).
+        """
+        return Note(f"{self.kill_before_saving(then_wait=wait)}\n{self.next_launch_renews()}")
+
     def next_launch_renews(self) -> Note:
         """The next launch renews with what the keychain holds: the retired token."""
         session = self.tutorial.next_launch()
