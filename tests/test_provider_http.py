@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -280,3 +281,25 @@ def test_the_tenants_own_userinfo_is_a_known_audience(
     access = login(http, audience=userinfo).json()["access_token"]
     assert jwt.decode(access, options={"verify_signature": False})["aud"] == [userinfo]
     assert http.get("/userinfo", headers={"Authorization": f"Bearer {access}"}).status_code == 200
+
+
+def test_a_signed_up_address_is_not_verified_and_the_profile_card_says_so(
+    http: httpx.Client,
+) -> None:
+    from session_tutorial.widgets import ProfileCard
+
+    email = f"grace-{uuid.uuid4().hex[:8]}@example.com"
+    signup = {
+        "client_id": CLIENT,
+        "email": email,
+        "password": "Cobol-1959-Flow",
+        "connection": "Username-Password-Authentication",
+    }
+    assert http.post("/dbconnections/signup", json=signup).json()["email_verified"] is False
+    for user, verified in (((email, "Cobol-1959-Flow"), False), (ADA, True)):
+        body = login(http, user).json()
+        claims = jwt.decode(body["id_token"], options={"verify_signature": False})
+        me = http.get("/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"})
+        assert claims["email_verified"] is verified and me.json()["email_verified"] is verified
+        badge = "verified" if verified else "unverified"
+        assert repr(ProfileCard(me.json())).endswith(f", {badge})")

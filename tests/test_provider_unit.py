@@ -496,6 +496,26 @@ def test_signup_creates_a_user_who_can_log_in(tenant: Tenant) -> None:
     assert error_of(again) == (400, "user_exists")
 
 
+def test_a_data_folder_from_before_email_verification_keeps_working(tmp_path: Path) -> None:
+    import sqlite3
+
+    old = sqlite3.connect(tmp_path / "tenant.sqlite3")
+    old.execute(
+        "CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT UNIQUE NOT NULL, name TEXT NOT NULL,"
+        " password_hash TEXT NOT NULL, created_at REAL NOT NULL,"
+        " failed_logins INTEGER NOT NULL DEFAULT 0, blocked INTEGER NOT NULL DEFAULT 0)"
+    )
+    old.execute("INSERT INTO users VALUES ('x1', 'old@example.com', 'Old', 'h', 0, 0, 0)")
+    old.commit()
+    old.close()
+    idp = IdentityProvider(TenantConfig(issuer=ISSUER, data_dir=tmp_path))
+    try:
+        assert idp.users.by_email("old@example.com").email_verified is False
+        assert idp.users.by_email(ADA[0]).email_verified is True
+    finally:
+        idp.close()
+
+
 # -- state survives a restart ------------------------------------------------------------------
 def test_tokens_issued_before_a_restart_still_verify_and_refresh(
     tmp_path: Path, clock: FakeClock

@@ -29,6 +29,9 @@ class User:
     email: str
     name: str
     created_at: float
+    # Nothing here sends mail, so only the demo users are verified; a signup is not (Auth0
+    # sets email_verified once the user follows the link in its verification email).
+    email_verified: bool = False
 
     @property
     def sub(self) -> str:
@@ -41,7 +44,7 @@ class User:
             "name": self.name,
             "nickname": self.email.split("@")[0],
             "email": self.email,
-            "email_verified": True,
+            "email_verified": self.email_verified,
             # Auth0 sends an ISO 8601 string here, unlike the numeric times of exp and iat.
             "updated_at": datetime.fromtimestamp(self.created_at, tz=timezone.utc)
             .isoformat(timespec="milliseconds")
@@ -50,7 +53,9 @@ class User:
 
 
 def _user(row: sqlite3.Row) -> User:
-    return User(row["id"], row["email"], row["name"], row["created_at"])
+    return User(
+        row["id"], row["email"], row["name"], row["created_at"], bool(row["email_verified"])
+    )
 
 
 class Users:
@@ -59,8 +64,15 @@ class Users:
     def __init__(self, db: Database, max_failed_logins: int = 10) -> None:
         self._db = db
         self._max_failed = max_failed_logins
+        columns = {r["name"] for r in db.all("PRAGMA table_info(users)")}
+        if "email_verified" not in columns:  # a data folder from before the column existed
+            with db.transaction() as c:
+                c.execute("ALTER TABLE users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0")
 
-    def create(self, email: str, password: str, name: str, now: float) -> User:
+    def create(
+        self, email: str, password: str, name: str, now: float, *, verified: bool = False
+    ) -> User:
+        """A new user; ``verified`` only for accounts whose address is known to be theirs."""
         email = email.strip().lower()
         # Stable ids: the same demo user has the same `sub` in every fresh data dir.
         uid = hashlib.sha256(email.encode()).hexdigest()[:24]
@@ -68,18 +80,21 @@ class Users:
         try:
             with self._db.transaction() as c:
                 c.execute(
-                    "INSERT INTO users(id, email, name, password_hash, created_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (uid, email, name, hashed, now),
+                    "INSERT INTO users(id, email, name, password_hash, created_at, email_verified)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (uid, email, name, hashed, now, int(verified)),
                 )
         except sqlite3.IntegrityError:
             raise UserExists() from None
-        return User(uid, email, name, now)
+        return User(uid, email, name, now, verified)
 
     def ensure(self, email: str, password: str, name: str, now: float) -> None:
+        """The demo user ``email`` exists, with a verified address."""
         if self.by_email(email) is None:
             with contextlib.suppress(UserExists):
-                self.create(email, password, name, now)
+                self.create(email, password, name, now, verified=True)
+        with self._db.transaction() as c:
+            c.execute("UPDATE users SET email_verified = 1 WHERE email = ?", (email,))
 
     def by_email(self, email: str) -> User | None:
         row = self._db.one("SELECT * FROM users WHERE email = ?", email.strip().lower())
