@@ -547,3 +547,31 @@ def test_without_the_confirmation_single_sign_on_answers_at_once(
         AuthRequest(redirect_uri=redirect_uri).url("http://testserver", prompt="none")
     )
     assert "code" in query_of(none.location)
+
+
+def test_a_code_replayed_while_its_first_exchange_runs_still_revokes_what_that_issued(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Attack: the replay lands between the first exchange spending the code and recording its
+    # refresh-token family, so the revocation found no family and the first one stayed live.
+    # The interleaving cannot be had on demand over HTTP: the replay is run from inside the
+    # first exchange, by wrapping start_family (a timing fault, not a fake tenant).
+    config = TenantConfig(issuer="http://testserver/", data_dir=tmp_path)
+    idp = IdentityProvider(config, base_clock=FakeClock())
+    with TestClient(create_app(config, idp)) as client:
+        req = AuthRequest()
+        code = code_from(sign_in(ScriptedBrowser(http=client), req.url("http://testserver")), req)
+        start_family = idp.refresh_tokens.start_family
+        replays: list[httpx.Response] = []
+
+        def replay_first(*args: object, **kwargs: object) -> object:
+            replays.append(client.post("/oauth/token", data=req.exchange(code)))
+            return start_family(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(idp.refresh_tokens, "start_family", replay_first)
+        first = client.post("/oauth/token", data=req.exchange(code))
+        monkeypatch.undo()
+        assert first.status_code == 200
+        assert error_of(replays[0]) == (403, "invalid_grant")
+        assert error_of(refresh(client, first.json()["refresh_token"])) == (403, "invalid_grant")
+    idp.close()

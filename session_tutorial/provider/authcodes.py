@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import sqlite3
 from dataclasses import dataclass
 
 from .errors import InvalidGrant, InvalidRequest
@@ -24,6 +25,8 @@ from .storage import Database, token_hash
 _VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 # RFC 7636 4.2: BASE64URL(SHA256(verifier)) without padding is always 43 characters.
 CHALLENGE = re.compile(r"[A-Za-z0-9\-_]{43}")
+# family_id of a code presented again before its first exchange recorded its refresh tokens.
+_REUSED = "(reused)"
 
 
 def s256(verifier: str) -> str:
@@ -105,13 +108,14 @@ class AuthorizationCodes:
                 raise InvalidGrant("Invalid authorization code.")
             if row["used_at"] is not None:
                 reused = True
-                if row["family_id"] is not None:
-                    # The refresh tokens the first exchange issued (refresh.py's families).
+                if row["family_id"] is None:
+                    # The first exchange is still issuing its tokens: attach_family revokes them.
                     c.execute(
-                        "UPDATE families SET revoked_at = ?, revoked_reason = 'code_reuse'"
-                        " WHERE id = ? AND revoked_at IS NULL",
-                        (now, row["family_id"]),
+                        "UPDATE authorization_codes SET family_id = ? WHERE hash = ?",
+                        (_REUSED, key),
                     )
+                else:  # the refresh tokens the first exchange issued (refresh.py's families)
+                    _revoke(c, row["family_id"], now)
             else:
                 c.execute("UPDATE authorization_codes SET used_at = ? WHERE hash = ?", (now, key))
         if reused:  # raised outside the transaction, so the revocation is committed
@@ -131,10 +135,23 @@ class AuthorizationCodes:
             key, row["user_id"], row["scope"], row["audience"], row["nonce"], row["auth_time"]
         )
 
-    def attach_family(self, grant: Grant, family_id: str) -> None:
-        """Remember which refresh-token family ``grant`` started, to revoke it on reuse."""
+    def attach_family(self, grant: Grant, family_id: str, now: float) -> None:
+        """Remember which refresh-token family ``grant`` started, to revoke it on reuse.
+
+        If the code was presented again while the family was being made, revoke it now.
+        """
         with self._db.transaction() as c:
-            c.execute(
-                "UPDATE authorization_codes SET family_id = ? WHERE hash = ?",
+            cur = c.execute(
+                "UPDATE authorization_codes SET family_id = ? WHERE hash = ? AND family_id IS NULL",
                 (family_id, grant.code_hash),
             )
+            if cur.rowcount == 0:
+                _revoke(c, family_id, now)
+
+
+def _revoke(c: sqlite3.Connection, family_id: str, now: float) -> None:
+    c.execute(
+        "UPDATE families SET revoked_at = ?, revoked_reason = 'code_reuse'"
+        " WHERE id = ? AND revoked_at IS NULL",
+        (now, family_id),
+    )

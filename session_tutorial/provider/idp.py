@@ -144,7 +144,7 @@ class IdentityProvider:
             family, successor = self.refresh_tokens.start_family(
                 user.id, self.config.client_id, grant.scope, grant.audience, self.clock.now()
             )
-            self.codes.attach_family(grant, family.id)
+            self.codes.attach_family(grant, family.id, self.clock.now())
         return self._response(
             user, grant.scope, grant.audience, "authorization_code", family, successor, claims
         )
