@@ -30,9 +30,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from session_tutorial.errors import CallbackUnavailable, SignInTimedOut
+from session_tutorial.sanitize import excerpt
 
 PATH = "/callback"
 ANSWER_TIMEOUT = 60.0  # seconds the browser's tab waits for the app to finish with the code
+# Seconds a connection may take to send its request: a client that sends half of one (a
+# slowloris) and stalls would otherwise hold a thread and a socket in the kernel for good.
+READ_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,10 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(READ_TIMEOUT)  # read per connection, so tests can lower it
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
@@ -210,9 +218,11 @@ class CallbackReceiver:
         if "code" in query and "error" not in query:
             callback = Callback(code=query["code"])
         else:
+            # Foreign text that ends up in messages: one short printable line, no token in it.
+            description = query.get("error_description")
             callback = Callback(
-                error=query.get("error") or "invalid_request",
-                error_description=query.get("error_description"),
+                error=excerpt(query.get("error") or "invalid_request", limit=64),
+                error_description=None if description is None else excerpt(description),
             )
         try:
             self._callbacks.put_nowait(callback)

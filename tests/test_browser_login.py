@@ -7,6 +7,7 @@ the real keychain; the callback receiver is a real listener on 127.0.0.1.
 from __future__ import annotations
 
 import dataclasses
+import socket
 import threading
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
@@ -16,6 +17,7 @@ import pytest
 
 from conftest import LocalTenant
 from session_tutorial import (
+    AuthError,
     AuthorizationCodeRejected,
     BrowserLogin,
     CallbackReceiver,
@@ -27,6 +29,7 @@ from session_tutorial import (
     Tenant,
     TokenVerificationFailed,
 )
+from session_tutorial import callback as callback_module
 from session_tutorial.pkce import exchange_code, s256
 from session_tutorial.provider.background import free_port
 from session_tutorial.scripted_browser import ScriptedBrowser, Visit, play_sign_in
@@ -198,6 +201,59 @@ def test_a_code_exchanged_twice_is_authorization_code_rejected(
             manager.client.exchange_code(login.request, code)
     finally:
         login.cancel()
+
+
+def test_a_half_sent_request_is_dropped_and_the_real_callback_still_gets_through(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Attack: another program (a slowloris) sends half a request and stalls; each such
+    # connection held a thread and a socket in the kernel for good, after the sign-in too.
+    monkeypatch.setattr(callback_module, "READ_TIMEOUT", 0.2, raising=False)  # not 10 s
+    with CallbackReceiver() as receiver:
+        receiver.expect("s1")
+        stalled = socket.create_connection(("127.0.0.1", receiver.port), timeout=WAIT)
+        stalled.sendall(b"GET /callback?state=s1&co")
+        answers: list[httpx.Response] = []
+        thread = threading.Thread(
+            target=lambda: answers.append(
+                httpx.get(receiver.redirect_uri, params={"code": "c1", "state": "s1"}, timeout=WAIT)
+            )
+        )
+        thread.start()
+        assert receiver.wait(WAIT).code == "c1"
+        receiver.finish("Signed in as Ada Lovelace: you can close this tab.")
+        thread.join(WAIT)
+        assert answers[0].status_code == 200
+        assert stalled.recv(1) == b""  # the receiver hung up on it (before: recv timed out)
+        stalled.close()
+
+
+def test_the_tenants_error_text_reaches_messages_short_printable_and_without_tokens(
+    manager: SessionManager,
+) -> None:
+    # Attack: a crafted answer (a hostile tenant, or anything that learned the state) sends
+    # control characters, line breaks, a token and kilobytes as error and error_description;
+    # they were pasted whole into the AuthError and the description.
+    token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhZGEifQ.c2lnbmF0dXJlIHNpZ25hdHVyZQ"
+    login = BrowserLogin(manager)
+    query = {
+        "state": login.request.state,
+        "error": "server_error\x1b[2J\r\nInjected: yes",
+        "error_description": f"It broke\r\n\x1b[31m{token}\u2028 " * 60,
+    }
+    thread = threading.Thread(
+        target=lambda: httpx.get(login.receiver.redirect_uri, params=query, timeout=WAIT)
+    )
+    thread.start()
+    with pytest.raises(AuthError) as caught:
+        login.complete(WAIT)
+    thread.join(WAIT)
+    for text in (str(caught.value), caught.value.description, caught.value.error):
+        assert token not in text and token[:40] not in text
+        assert not any(c in text for c in "\r\n\x1b\u2028"), repr(text)
+        assert len(text) < 400
+    assert "It broke" in caught.value.description
+    assert manager.store.load() is None
 
 
 def test_a_fixed_port_for_a_real_tenants_allowed_callback_urls(manager: SessionManager) -> None:
