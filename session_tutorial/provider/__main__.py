@@ -89,6 +89,21 @@ def _parser() -> argparse.ArgumentParser:
             "access_denied, as Auth0 does; the tenant's own /userinfo is always known",
         )
         s.add_argument(
+            "--request-timeout",
+            type=float,
+            default=TenantConfig.request_timeout,
+            metavar="SECONDS",
+            help="seconds a client has to send a request's headers, then its body, before "
+            "the tenant drops it (default %(default)s)",
+        )
+        s.add_argument(
+            "--max-connections",
+            type=int,
+            default=TenantConfig.max_connections,
+            metavar="N",
+            help="connections at once; beyond, requests get 503 (default %(default)s)",
+        )
+        s.add_argument(
             "--no-teaching",
             action="store_true",
             help="turn off /_teaching controls, like a real Auth0 tenant",
@@ -147,6 +162,8 @@ def _server_args(args: argparse.Namespace) -> tuple[str, ...]:
         "--refresh-token-idle-lifetime",
         str(args.refresh_token_idle_lifetime),
     ]
+    extra += ["--request-timeout", str(args.request_timeout)]
+    extra += ["--max-connections", str(args.max_connections)]
     for api in args.api:
         extra += ["--api", api]
     if args.no_teaching:
@@ -176,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
             access_token_ttl=args.access_token_ttl,
             teaching=not args.no_teaching,
             apis=tuple(args.api),
+            request_timeout=args.request_timeout,
+            max_connections=args.max_connections,
             public_url=args.public_url,
             redirect_uris=tuple(args.redirect_uri),
             confirm_loopback=not args.no_loopback_confirmation,

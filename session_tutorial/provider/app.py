@@ -140,4 +140,5 @@ def create_app(
     app.state.idp = provider
     app.state.admin_key = admin_key(config.data_dir)
     app.state.forms = FormGuard(config.issuer, config.public_url)
+    app.state.request_timeout = config.request_timeout  # for a body (params.read_body)
     return app

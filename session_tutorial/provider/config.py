@@ -58,6 +58,10 @@ class TenantConfig:
     # The APIs (audiences) access tokens may be minted for, besides the tenant's own /userinfo;
     # any other audience is refused, as Auth0 refuses an API it does not know.
     apis: tuple[str, ...] = ()
+    # Seconds a client has to send a whole request's headers, and then its body; beyond
+    # max_connections at once, new requests get 503 (uvicorn's limit_concurrency).
+    request_timeout: float = 10.0
+    max_connections: int = 1000
     # The application's "Allowed Callback URLs", matched exactly; loopback callbacks
     # (http://127.0.0.1:{any port}/..., http://[::1]:{any port}/...) need no entry (RFC 8252 7.3).
     redirect_uris: tuple[str, ...] = ()

@@ -138,6 +138,16 @@ class PayloadTooLarge(OAuthError):
     description = "Request body too large."
 
 
+class RequestTimeout(OAuthError):
+    """The body did not arrive within the tenant's request timeout (a slow client)."""
+
+    error, status_code = "invalid_request", 408
+    description = "The request body did not arrive in time."
+
+    def __init__(self, description: str | None = None) -> None:
+        super().__init__(description, headers={"Connection": "close"})
+
+
 class Forbidden(OAuthError):
     """A teaching control was called without the tenant's admin key."""
 

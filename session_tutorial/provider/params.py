@@ -7,12 +7,13 @@ are strings of real text (no NUL, no lone UTF-16 surrogate). Anything else is
 
 from __future__ import annotations
 
+import asyncio
 import json
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
-from .errors import InvalidRequest, PayloadTooLarge
+from .errors import InvalidRequest, PayloadTooLarge, RequestTimeout
 
 MAX_BODY = 64 * 1024
 FORM = "application/x-www-form-urlencoded"
@@ -37,6 +38,15 @@ async def read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
         raise PayloadTooLarge()
+    timeout = getattr(request.app.state, "request_timeout", 10.0)
+    try:
+        # A slow body (a client that sends a byte now and then) is dropped: 408.
+        return await asyncio.wait_for(_read_all(request), timeout)
+    except asyncio.TimeoutError:
+        raise RequestTimeout() from None
+
+
+async def _read_all(request: Request) -> bytes:
     body = b""
     async for chunk in request.stream():
         body += chunk

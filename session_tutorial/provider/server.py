@@ -13,6 +13,7 @@ import uvicorn
 
 from .app import create_app
 from .config import TenantConfig
+from .connections import with_request_deadline
 
 STATE_FILE = "server.json"
 
@@ -56,15 +57,23 @@ def serve(config: TenantConfig, host: str, port: int, *, record: bool = True) ->
                 "refresh_token_lifetime": config.refresh_token_lifetime,
             },
         )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
-            timeout_graceful_shutdown=3,
-        )
+    server_config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=3,
+        # Connection hygiene for a room (see connections.py): idle keep-alive connections
+        # close after 5 s, headers are at most 16 KiB, beyond max_connections a 503.
+        timeout_keep_alive=5,
+        h11_max_incomplete_event_size=16 * 1024,
+        limit_concurrency=config.max_connections,
     )
+    server_config.load()
+    server_config.http_protocol_class = with_request_deadline(
+        server_config.http_protocol_class, config.request_timeout
+    )
+    server = uvicorn.Server(server_config)
     # uvicorn re-raises SIGINT/SIGTERM once it has shut down, so the state file is removed
     # in the app's lifespan shutdown, not after run() returns.
     server.run(sockets=[sock])
