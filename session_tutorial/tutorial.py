@@ -151,7 +151,8 @@ class Tutorial:
             ),
         )
         lines = ["In a terminal (File → New → Terminal), as written:"]
-        lines += [f"  {what + ':':<33} {command}" for what, command in rows]
+        for what, command in rows:
+            lines += [f"- {what}:", f"    {command}"]
         return Note("\n".join(lines))
 
     def lab_url(self) -> str:

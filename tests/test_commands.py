@@ -182,8 +182,8 @@ def test_every_command_a_message_or_notebook_gives_runs_as_written(
 
 
 def _backticked(note: str) -> str:
-    """Tutorial.commands() lists commands one a line: mark them as messages do."""
-    return "\n".join(f"`{line.split(':', 1)[1].strip()}`" for line in note.splitlines()[1:])
+    """Tutorial.commands() indents each command under what it does: backtick them as messages do."""
+    return "\n".join(f"`{line.strip()}`" for line in note.splitlines() if line.startswith("    "))
 
 
 def _starts_jupyter(command: str, env: dict[str, str]) -> None:

@@ -429,6 +429,7 @@ def test_the_refresh_button_renews_and_says_the_refresh_token_rotated(signed_in,
     assert after.access_token != before.access_token
     assert after.refresh_token != before.refresh_token
     assert "Renewed: a new access token, valid for 1 h." in app.status.value
+    assert app.message.startswith("Renewed: a new access token, valid for 1 h.")  # plain text
     assert "refresh token was rotated" in app.status.value
     assert_no_secret(app, *_tokens(signed_in), before.refresh_token)
 
@@ -603,6 +604,7 @@ def test_polling_again_after_the_approval_keeps_the_sign_in(manager, local_tenan
     assert device.poll_once() is not None  # the notebook's next cell, run in order
     device.start()
     assert device.state == "signed in" and device.user_code is None
+    assert "href" not in device.link.value and "cannot be used again" in device.link.value
     assert "Signed in as Ada Lovelace" in device.status.value
     assert stored(store) == saved
     assert families(local_tenant) == before + 1

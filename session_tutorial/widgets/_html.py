@@ -34,7 +34,7 @@ def status_box(text: str, kind: Kind = "info") -> str:
     background, colour = _COLOURS[kind]
     shown = _BACKTICKED.sub(r"<code>\1</code>", escape(text))
     return (
-        f'<div role="status" style="padding:.4em .6em;border-radius:.3em;'
+        f'<div role="status" style="padding:.4em .6em;border-radius:.3em;line-height:1.4;'
         f'background:{background};color:{colour};max-width:42em">'
         f"{_ICONS[kind]} {shown}</div>"
     )

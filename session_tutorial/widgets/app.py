@@ -59,6 +59,9 @@ class SessionApp(widgets.VBox):
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
         self._status_for: Credentials | None = None  # the credentials the status is about
+        # The status line as plain text: a cell can print it, and the printout stays as it was
+        # when the widget (live in every output that shows it) has moved on.
+        self.message = ""
         self.refresh_button.on_click(self._clicked(self.refresh))
         self.sign_out_button.on_click(self._clicked(self.sign_out))
         buttons = widgets.HBox([self.refresh_button, self.sign_out_button])
@@ -213,6 +216,7 @@ class SessionApp(widgets.VBox):
 
     def _show(self, text: str, kind: Kind) -> None:
         self._status_for = None
+        self.message = text
         self.status.value = status_box(text, kind)
 
 

@@ -208,7 +208,11 @@ class DeviceLoginWidget(widgets.VBox):
                 f" The credentials could not be saved in the keychain: {self.manager.store_error}"
             )
         self._show(text, "ok")
-        self._device = None  # its device code is spent
+        if self._device is not None:  # its code is spent: no link to a page that refuses it
+            self.link.value = (
+                f"The code {escape(self._device.user_code)} was approved; it cannot be used again."
+            )
+        self._device = None
 
     def _denied(self, exc: AccessDenied) -> None:
         self.error = exc
