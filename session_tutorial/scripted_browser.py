@@ -33,6 +33,7 @@ class _Forms(HTMLParser):
         self.buttons: set[str] = set()
         self.inputs: set[str] = set()
         self.title = ""
+        self.refresh: str | None = None  # <meta http-equiv="refresh" content="0;url=...">
         self._in_h1 = False
         self._forms = 0
 
@@ -51,6 +52,8 @@ class _Forms(HTMLParser):
             self.buttons.add(a.get("value", ""))
         elif tag == "h1":
             self._in_h1 = True
+        elif tag == "meta" and a.get("http-equiv", "").lower() == "refresh":
+            self.refresh = a.get("content", "").partition("url=")[2] or None
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "h1":
@@ -132,6 +135,7 @@ class ScriptedBrowser:
         parsed = _Forms()
         if "html" in response.headers.get("content-type", ""):
             parsed.feed(response.text)
+            location = location or parsed.refresh
         return Page(
             url=url,
             status=response.status_code,

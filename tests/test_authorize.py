@@ -495,6 +495,7 @@ def test_logout_with_a_bad_return_to_keeps_the_session(
 
 # -- tenant options (in-process) -----------------------------------------------------------------
 REGISTERED = "https://app.example/callback"
+PROXIED = "/user/learner/proxy/8942/callback"  # binder/start registers it host-relative
 
 
 @pytest.fixture
@@ -503,7 +504,7 @@ def quiet_tenant(tmp_path: Path) -> Iterator[TestClient]:
     config = TenantConfig(
         issuer="http://testserver/",
         data_dir=tmp_path,
-        redirect_uris=(REGISTERED,),
+        redirect_uris=(REGISTERED, PROXIED),
         confirm_loopback=False,
     )
     idp = IdentityProvider(config, base_clock=FakeClock())
@@ -575,3 +576,17 @@ def test_a_code_replayed_while_its_first_exchange_runs_still_revokes_what_that_i
         assert error_of(replays[0]) == (403, "invalid_grant")
         assert error_of(refresh(client, first.json()["refresh_token"])) == (403, "invalid_grant")
     idp.close()
+
+
+def test_a_host_relative_callback_is_reached_from_the_page_not_a_location_header(
+    quiet_tenant: TestClient,
+) -> None:
+    # jupyter-server-proxy would rewrite a Location header into its own prefix.
+    browser = ScriptedBrowser(http=quiet_tenant)
+    req = AuthRequest(redirect_uri=PROXIED)
+    page = sign_in(browser, req.url("http://testserver"))
+    assert page.status == 200  # a page, not a redirect
+    assert page.location is not None
+    assert page.location.startswith("http://testserver" + PROXIED + "?code=")
+    code = query_of(page.location)["code"]
+    assert quiet_tenant.post("/oauth/token", data=req.exchange(code)).status_code == 200

@@ -141,6 +141,7 @@ def private_binder_home() -> Iterator[BinderHome]:
     }
     port = free_port()
     env.update(
+        TUTORIAL_CALLBACK_PORT=str(free_port()),
         HOME=str(home),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         TUTORIAL_TENANT_PORT=str(port),
@@ -388,3 +389,60 @@ def test_jupyterlab_proxy_needs_the_learners_login(
         timeout=TIMEOUT,
     )
     assert anonymous.status_code in (302, 403)
+
+
+# Run by binder/start beside JupyterLab: a browser sign-in as a kernel would start it.
+SIGN_IN = """\
+import json
+from session_tutorial import BrowserLogin, MemoryStore, SessionManager, Tenant
+session = SessionManager(Tenant.local(), MemoryStore())
+login = BrowserLogin(session)
+print(json.dumps({"url": login.url, "redirect_uri": login.receiver.redirect_uri}), flush=True)
+print("signed in:", login.complete(timeout=60)["name"], flush=True)
+"""
+
+
+def test_browser_sign_in_completes_through_jupyter_server_proxy(
+    jupyter: JupyterUnderStart, jupyter_home: BinderHome
+) -> None:
+    from session_tutorial.scripted_browser import ScriptedBrowser, play_sign_in
+
+    app = subprocess.Popen(
+        [str(START), sys.executable, "-c", SIGN_IN],
+        env=jupyter_home.env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,  # its own process group: the launcher and its keychain
+    )
+    try:
+        assert app.stdout is not None
+        line = app.stdout.readline()
+        while line and not line.startswith("{"):  # binder/start's own lines come first
+            line = app.stdout.readline()
+        started = json.loads(line)
+        tenant, callback = jupyter_home.tenant_port, jupyter_home.env["TUTORIAL_CALLBACK_PORT"]
+        # Both ends are reached through the learner's own Jupyter server, behind its login.
+        assert started["url"].startswith(f"{PREFIX}proxy/{tenant}/authorize?")
+        assert started["redirect_uri"] == f"{PREFIX}proxy/{callback}/callback"
+        server = f"http://127.0.0.1:{jupyter.port}"
+        visit = play_sign_in(
+            ScriptedBrowser(http=jupyter.http),
+            server + started["url"],
+            "ada@example.com",
+            "Analytical-Engine-1843",
+        )
+        assert visit.asked_for_password
+        assert visit.final.url.startswith(f"{server}{PREFIX}proxy/{callback}/callback?")
+        assert "Signed in as Ada Lovelace: you can close this tab." in visit.final.text
+        # The launcher's keychain daemons may hold the pipe open: read the line, not to EOF.
+        assert app.stdout.readline().strip() == "signed in: Ada Lovelace"
+        assert app.wait(timeout=TIMEOUT) == 0
+    finally:
+        if app.poll() is None:
+            os.killpg(app.pid, signal.SIGTERM)
+            app.wait(timeout=TIMEOUT)
+        for pipe in (app.stdout, app.stderr):
+            if pipe is not None:
+                pipe.close()

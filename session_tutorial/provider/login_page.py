@@ -60,9 +60,9 @@ _LOGO = (
 )
 
 
-def _layout(title: str, body: str) -> str:
+def _layout(title: str, body: str, head: str = "") -> str:
     return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">{head}'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)} · {TENANT_NAME}</title><style>{_CSS}</style></head>"
         f'<body><main id="st-login">{body}'
@@ -193,3 +193,12 @@ def problem(title: str, message: str) -> str:
     """A page for what cannot be sent back to the application (bad client or redirect_uri)."""
     body = _header(title, "") + f'<p class="alert" role="alert">{escape(message)}</p>'
     return _layout(title, body)
+
+
+def onward(url: str) -> str:
+    """Send the browser on to ``url`` (the app's callback) from the page itself."""
+    link = escape(url)
+    body = _header("Returning to the app…", "") + (
+        f'<p class="switch"><a id="onward" href="{link}">Continue to {APP_NAME}</a></p>'
+    )
+    return _layout("Returning", body, head=f'<meta http-equiv="refresh" content="0;url={link}">')

@@ -77,14 +77,18 @@ def _problem(title: str, message: str, status: int = 400) -> HTMLResponse:
     return _page(login_page.problem(title, message), status)
 
 
-def _redirect(redirect_uri: str, query: Mapping[str, str]) -> RedirectResponse:
+def _redirect(redirect_uri: str, query: Mapping[str, str]) -> Response:
     joiner = "&" if "?" in redirect_uri else "?"
-    return RedirectResponse(
-        redirect_uri + joiner + urlencode(query), status_code=303, headers=PAGE_HEADERS
-    )
+    target = redirect_uri + joiner + urlencode(query)
+    if redirect_uri.startswith("/"):
+        # A registered host-relative callback (Binder: <prefix>proxy/<port>/callback). A
+        # Location header would be rewritten by jupyter-server-proxy into its own prefix, so
+        # the browser is sent on by the page itself.
+        return _page(login_page.onward(target))
+    return RedirectResponse(target, status_code=303, headers=PAGE_HEADERS)
 
 
-def _refusal(auth: _Authorization, exc: _Refused) -> RedirectResponse:
+def _refusal(auth: _Authorization, exc: _Refused) -> Response:
     query = {"error": exc.error, "error_description": exc.description}
     if "state" in auth.params:
         query["state"] = auth.params["state"]
@@ -199,7 +203,7 @@ class _Context:
             return self.form_page("login", status, email=email, error=error)
         return self.form_page("login", status, email=email)
 
-    def code(self, user: User, auth_time: float) -> RedirectResponse:
+    def code(self, user: User, auth_time: float) -> Response:
         p = self.auth.params
         code = self.idp.codes.issue(
             client_id=self.idp.config.client_id,
@@ -217,7 +221,7 @@ class _Context:
             query["state"] = p["state"]
         return _redirect(self.auth.redirect_uri, query)
 
-    def signed_in(self, user: User) -> RedirectResponse:
+    def signed_in(self, user: User) -> Response:
         """A fresh login session (a new cookie, against session fixation), then the code."""
         self.idp.browser_sessions.end(self.request.cookies.get(COOKIE))
         value = self.idp.browser_sessions.start(user.id, self.now)
