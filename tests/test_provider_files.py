@@ -6,12 +6,14 @@ is skipped when not run as root: only root can give a file away).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import stat
 import subprocess
 import sys
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -129,7 +131,7 @@ def test_a_planted_signing_key_is_refused(tmp_path: Path) -> None:
 @as_root
 def test_the_cli_refuses_another_users_folder_without_a_traceback(tmp_path: Path) -> None:
     os.chown(tmp_path, OTHER_UID, OTHER_UID)
-    for command in ("start", "admin-key"):
+    for command in ("start", "admin-key", "stop", "status"):
         r = subprocess.run(
             [
                 sys.executable,
@@ -146,3 +148,40 @@ def test_the_cli_refuses_another_users_folder_without_a_traceback(tmp_path: Path
         )
         assert r.returncode == 1 and "belongs to another user" in r.stderr, r.stderr
         assert "Traceback" not in r.stderr
+
+
+class _AnyTenant(BaseHTTPRequestHandler):
+    """The attacker's stand-in tenant: answers its discovery document, as a real one would."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@as_root
+@pytest.mark.parametrize("planted", ["folder", "file"])
+def test_a_planted_state_file_never_names_the_tenant_or_the_process_to_stop(
+    tmp_path: Path, planted: str
+) -> None:
+    # Attack: another user who owns the data folder (or planted server.json in it) names a
+    # tenant of theirs and one of the learner's processes; status() trusted both, so the app
+    # signed in at the attacker's tenant and stop() would SIGTERM that process.
+    with ThreadingHTTPServer(("127.0.0.1", 0), _AnyTenant) as fake:
+        threading.Thread(target=fake.serve_forever, daemon=True).start()
+        state = tmp_path / "server.json"
+        url = f"http://127.0.0.1:{fake.server_address[1]}"
+        state.write_text(json.dumps({"pid": os.getpid(), "url": url}))
+        tmp_path.chmod(0o700)
+        os.chown(tmp_path if planted == "folder" else state, OTHER_UID, OTHER_UID)
+        try:
+            with pytest.raises(TenantFilesError, match="another user"):
+                background.status(tmp_path)
+            with pytest.raises(TenantFilesError, match="another user"):
+                background.ensure_running(tmp_path)
+        finally:
+            fake.shutdown()

@@ -205,25 +205,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         return 0
-    if args.command == "start":
-        try:
-            keyfiles.secure_data_dir(data_dir)  # refused here, with the reason, not in a log
-        except TenantFilesError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        running = background.start(
-            data_dir, host=args.host, port=args.port, extra_args=_server_args(args), quiet=True
-        )
-        print(running)
-        return 0
-    if args.command == "stop":
-        print("stopped" if background.stop(data_dir) else "no local tenant was running")
-        return 0
-    if args.command == "status":
-        found = background.status(data_dir)
-        print(found or f"no local tenant is running for {data_dir}")
-        return 0 if found else 1
     try:
+        if args.command == "start":
+            keyfiles.secure_data_dir(data_dir)  # refused here, with the reason, not in a log
+            running = background.start(
+                data_dir, host=args.host, port=args.port, extra_args=_server_args(args), quiet=True
+            )
+            print(running)
+            return 0
+        if args.command == "stop":  # background.status() refuses another user's state file
+            print("stopped" if background.stop(data_dir) else "no local tenant was running")
+            return 0
+        if args.command == "status":
+            found = background.status(data_dir)
+            print(found or f"no local tenant is running for {data_dir}")
+            return 0 if found else 1
         if args.command == "admin-key":
             from .app import admin_key
 

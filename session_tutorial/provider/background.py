@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 from filelock import FileLock
 
+from . import keyfiles
 from .config import DEFAULT_PORT, default_data_dir
 from .server import STATE_FILE
 
@@ -60,9 +61,28 @@ def _answers(url: str) -> bool:
     return r.status_code == 200
 
 
+def _trusted_state(data_dir: Path) -> None:
+    """Refuse a state file that another user could have written (TenantFilesError).
+
+    It names the tenant's URL and process: planted, it would send the app's sign-ins to
+    someone else's tenant and have ``stop`` signal a process of the attacker's choosing.
+    """
+    keyfiles.secure_data_dir(data_dir)
+    try:
+        owner = (data_dir / STATE_FILE).lstat().st_uid
+    except FileNotFoundError:
+        return
+    if owner != os.geteuid():
+        raise keyfiles.TenantFilesError(
+            f"{data_dir / STATE_FILE} belongs to another user (uid {owner}): the app will not "
+            "use the tenant it names. Remove the file and start the tenant again."
+        )
+
+
 def status(data_dir: Path | None = None) -> Running | None:
     """The tenant running for ``data_dir``, or None."""
     data_dir = data_dir or default_data_dir()
+    _trusted_state(data_dir)
     try:
         state = json.loads((data_dir / STATE_FILE).read_text())
         running = Running(
