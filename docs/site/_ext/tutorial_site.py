@@ -3,7 +3,7 @@
 - On every notebook page, under its title: a button that opens that notebook on Binder
   (``tutorial_repository`` names the GitHub repository: the one setting) and one that opens it
   in the reader's own JupyterLab (``tutorial_local_lab``, where ``make lab`` serves it).
-- On every page but the glossary, the first appearance of each glossary term links to it, with
+- On every page but the glossary, the first appearance of each glossary entry links to it, with
   the term's first sentence as a tooltip. Code, headings, links and cell outputs are left alone.
 - mermaid.js comes from ``node_modules/mermaid`` (npm, ``make site-deps``), copied into the
   site's ``_static/mermaid/``: never from a CDN, which offline workshops cannot reach.
@@ -64,19 +64,23 @@ def launch_buttons(app: Sphinx, doctree: nodes.document) -> None:
     section.insert(1, nodes.raw("", markup, format="html"))
 
 
-def glossary_terms(app: Sphinx) -> list[tuple[str, str, str, str]]:
-    """``[(term, docname, anchor, tooltip)]``, longest term first."""
+def glossary_terms(app: Sphinx) -> list[tuple[str, str, str, str, str]]:
+    """``[(term, docname, anchor, tooltip, entry)]``, longest term first.
+
+    ``entry`` names the glossary entry: synonyms (rotation, refresh-token rotation) share it.
+    """
     std: Any = app.env.get_domain("std")
-    tooltips: dict[str, str] = {}
+    tooltips: dict[str, tuple[str, str]] = {}
     if GLOSSARY in app.env.all_docs:
         for item in app.env.get_doctree(GLOSSARY).findall(nodes.definition_list_item):
             definition = item.next_node(nodes.definition)
             text = " ".join(definition.astext().split()) if definition else ""
             first = re.split(r"(?<=\.)\s", text, maxsplit=1)[0]
-            for term in item.findall(nodes.term):
-                tooltips[term.astext().lower()] = first
+            names = [term.astext().lower() for term in item.findall(nodes.term)]
+            for name in names:
+                tooltips[name] = (first, names[0])
     terms = [
-        (name, doc, anchor, tooltips.get(name.lower(), ""))
+        (name, doc, anchor, *tooltips.get(name.lower(), ("", name.lower())))
         for (kind, name), (doc, anchor) in std.objects.items()
         if kind == "term"
     ]
@@ -89,7 +93,7 @@ def link_terms(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     terms = glossary_terms(app)
     if not terms:
         return
-    by_lower = {name.lower(): (name, doc, anchor, tip) for name, doc, anchor, tip in terms}
+    by_lower = {term[0].lower(): term for term in terms}
     pattern = re.compile(
         r"(?<![\w-])(" + "|".join(re.escape(t[0]) for t in terms) + r")(?:s|es)?(?![\w-])",
         re.IGNORECASE,
@@ -101,10 +105,10 @@ def link_terms(app: Sphinx, doctree: nodes.document, docname: str) -> None:
         parts: list[nodes.Node] = []
         source, last = str(text), 0
         for match in pattern.finditer(source):
-            _, doc, anchor, tip = by_lower[match.group(1).lower()]
-            if anchor in linked:
+            _, doc, anchor, tip, entry = by_lower[match.group(1).lower()]
+            if entry in linked:  # one link per entry and page: its first appearance
                 continue
-            linked.add(anchor)
+            linked.add(entry)
             uri = app.builder.get_relative_uri(docname, doc) + "#" + anchor
             ref = nodes.reference("", "", internal=True, refuri=uri, classes=["glossary-term"])
             if tip:
