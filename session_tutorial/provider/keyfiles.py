@@ -70,6 +70,8 @@ def _private(path: Path, mode: int) -> None:
 
 def secure_data_dir(data_dir: Path) -> None:
     """Make ``data_dir`` and its private files the owner's only; refuse another owner's."""
+    if not hasattr(os, "geteuid"):
+        return  # Windows: no POSIX owner and mode bits; the user's profile folder is private
     _private(data_dir, 0o700)
     for name in PRIVATE_FILES:
         _private(data_dir / name, 0o600)
