@@ -177,9 +177,11 @@ def readme_pages(readme: str) -> tuple[str, list[Page]]:
         if present:
             pages.append(Page(page.name, present, page.needs))
             claimed.update(present)
+    taken = {"index", "errors", "glossary", "genindex", "search", *(p.name for p in README_PAGES)}
     for heading, _ in sections[1:]:
         if heading not in claimed:
-            pages.append(Page(slugify(heading), [heading], "nothing."))
+            name = slugify(heading)
+            pages.append(Page(f"readme-{name}" if name in taken else name, [heading], "nothing."))
     for page in pages:
         first, *rest = page.sections
         parts = [shift_headings(f"## {first}\n\n{by_heading[first]}", -1)]

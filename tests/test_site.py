@@ -114,6 +114,13 @@ def test_readme_sections_split_outside_code_fences_only() -> None:
     assert build_site.shift_headings("### A1\n```\n### x\n```", -1) == "## A1\n```\n### x\n```"
 
 
+def test_a_new_readme_section_becomes_a_page_of_its_own_without_replacing_one() -> None:
+    _, made = build_site.readme_pages("# T\n\nx\n\n## Errors\n\ny\n\n## New thing\n\nz\n")
+
+    assert [p.name for p in made] == ["readme-errors", "new-thing"]
+    assert made[1].body.startswith("# New thing\n\n**Time:**")
+
+
 def test_links_to_the_readme_go_to_the_page_that_holds_the_heading() -> None:
     _, pages = build_site.readme_pages((ROOT / "README.md").read_text())
     titles = {p.name: build_site.slugify(build_site.headings(p.body)[0]) for p in pages}
