@@ -159,6 +159,13 @@ def test_the_link_check_catches_dead_links_and_links_out_of_the_served_folder(
     ]
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS[1:-1], ids=lambda p: p.name)
+def test_every_next_link_after_a_session_notebook_says_to_restart_the_kernel(path: Path) -> None:
+    # Each notebook is a launch of the app: the next one must start from a fresh kernel.
+    last = nbformat.read(path, as_version=4).cells[-1].source
+    assert "restart the kernel" in last.split("**Next:**", 1)[1].lower().replace("\n", " ")
+
+
 def test_the_script_notebook_06_runs_is_the_example_the_readme_shows() -> None:
     ours, example = ROOT / "notebooks" / "whoami.py", ROOT / "examples" / "whoami.py"
     assert ours.read_text() == example.read_text(), f"copy {example} to {ours}"
