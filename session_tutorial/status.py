@@ -30,6 +30,7 @@ from session_tutorial.commands import python_command, tenant_command
 from session_tutorial.credentials import Credentials
 from session_tutorial.errors import CorruptEntry, StoreError, TokenVerificationFailed
 from session_tutorial.idtoken import inspect_token, verify_id_token
+from session_tutorial.sanitize import excerpt
 from session_tutorial.session import session_end_if_unused
 from session_tutorial.store import Store
 from session_tutorial.tenant import Tenant, published_idle_lifetime
@@ -260,12 +261,14 @@ def _whom(credentials: Credentials) -> str:
         claims = inspect_token(credentials.id_token, now=time.time()).claims
     except TokenVerificationFailed:
         return "a user this entry does not name (its ID token is not a JWT)"
+    # Not verified: a crafted entry can put escapes, line breaks or a token in these claims.
+    secrets = (credentials.access_token, credentials.refresh_token, credentials.id_token)
     name, email = claims.get("name"), claims.get("email")
     if isinstance(name, str) and isinstance(email, str):
-        return f"{name} <{email}>"
+        return f"{excerpt(name, secrets, limit=80)} <{excerpt(email, secrets, limit=80)}>"
     for value in (name, email, claims.get("sub")):
         if isinstance(value, str):
-            return value
+            return excerpt(value, secrets, limit=80)
     return "a user this entry does not name"
 
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jwt
 import pytest
 from keyring.backends import SecretService, fail
 
@@ -108,6 +109,24 @@ def test_a_tenant_that_does_not_answer_exits_1_and_says_what_to_run(keychain):
     assert report.exit_code == status.BROKEN == 1
     assert "does not answer (ConnectError)" in str(report)
     assert f"`{tenant_command('start')}`" in str(report)
+
+
+def test_a_crafted_entrys_names_reach_the_report_short_printable_and_without_tokens(
+    tenant, keychain, tmp_path
+):
+    # Attack: another program rewrites the entry; its ID token (only read, for display) names
+    # the user with terminal escapes (OSC 52 writes the clipboard), a line break, the entry's
+    # own refresh token and 100 kB: status printed all of it.
+    credentials = signed_in(tenant, keychain, tmp_path)
+    name = "\x1b]52;c;ZXZpbA==\x07Mallory\n\x1b[2J" + str(credentials.refresh_token)
+    claims = {"name": name, "email": "m" * 100_000 + "@example.com", "sub": "auth0|x"}
+    forged = jwt.encode(claims, "k" * 32, algorithm="HS256")
+    keychain.save(dataclasses.replace(credentials, id_token=forged).to_json())
+    text = str(status.check(tenant, keychain))
+    saved_line = next(line for line in text.splitlines() if "saved for" in line)
+    assert "Mallory" in saved_line and len(saved_line) < 300
+    assert not any(c in text for c in "\x1b\x07")
+    assert_no_token(status.check(tenant, keychain), credentials)
 
 
 def test_a_tenant_with_another_issuer_exits_1(local_tenant, keychain):
