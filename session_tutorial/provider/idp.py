@@ -42,6 +42,7 @@ class IdentityProvider:
         self.config = config
         config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         keyfiles.secure_data_dir(config.data_dir)  # before trusting any file in it
+        keyfiles.touch_private(config.data_dir / "tenant.sqlite3")  # SQLite's -wal, -shm follow
         self.db = Database(config.data_dir / "tenant.sqlite3")
         self.key: SigningKey = load_or_create(config.data_dir / "signing-key.pem")
         self.clock = TenantClock(
@@ -70,7 +71,6 @@ class IdentityProvider:
         )
         for email, password, name in DEMO_USERS:
             self.users.ensure(email, password, name, self.clock.now())
-        keyfiles.secure_data_dir(config.data_dir)  # SQLite made its files with the umask's mode
 
     def knows_audience(self, audience: str | None) -> bool:
         """Whether access tokens may be minted for ``audience`` (None: the default, /userinfo)."""

@@ -68,6 +68,13 @@ def _private(path: Path, mode: int) -> None:
         )
 
 
+def touch_private(path: Path) -> None:
+    """Create ``path`` empty and mode 0600 unless it exists (an empty file is an empty SQLite
+    database; SQLite gives its journal files the database file's mode)."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def secure_data_dir(data_dir: Path) -> None:
     """Make ``data_dir`` and its private files the owner's only; refuse another owner's."""
     if not hasattr(os, "geteuid"):
