@@ -7,6 +7,8 @@ run with (a registered callback, the loopback confirmation off) run in-process.
 
 from __future__ import annotations
 
+import html
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -590,3 +592,38 @@ def test_a_host_relative_callback_is_reached_from_the_page_not_a_location_header
     assert page.location.startswith("http://testserver" + PROXIED + "?code=")
     code = query_of(page.location)["code"]
     assert quiet_tenant.post("/oauth/token", data=req.exchange(code)).status_code == 200
+
+
+def test_behind_a_proxy_prefix_the_tenants_cookies_stay_under_that_prefix(tmp_path: Path) -> None:
+    # Attack: on a host that serves many users' servers (mybinder.org: /user/NAME/...), a
+    # cookie with Path=/ went to every other user's server there, and theirs could plant one.
+    prefix = "/user/ada/proxy/8941/"
+    config = TenantConfig(issuer="http://testserver/", data_dir=tmp_path, public_url=prefix)
+    idp = IdentityProvider(config, base_clock=FakeClock())
+    with TestClient(create_app(config, idp)) as client:
+        page = client.get(AuthRequest().url("http://testserver"))
+        csrf = page.cookies["st_csrf"]
+        fields = dict(re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)"', page.text))
+        signed_in = client.post(
+            "/authorize",
+            data={
+                **{k: html.unescape(v) for k, v in fields.items()},
+                "action": "login",
+                "username": ADA[0],
+                "password": ADA[1],
+            },
+            headers={"Cookie": f"st_csrf={csrf}"},
+            follow_redirects=False,
+        )
+        assert signed_in.status_code in (200, 303), signed_in.text
+        activate = client.get("/activate")
+        logout = client.get("/v2/logout")
+        for response, name in (
+            (page, "st_csrf"),
+            (signed_in, "st_session"),
+            (activate, "st_csrf"),
+            (logout, "st_session"),
+        ):
+            cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith(name))
+            assert f"Path={prefix}" in cookie, cookie
+    idp.close()

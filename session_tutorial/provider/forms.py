@@ -178,10 +178,23 @@ def hidden_field(csrf: str) -> str:
     return f'<input type="hidden" name="{CSRF_FIELD}" value="{html.escape(csrf)}">'
 
 
-def set_csrf_cookie(response: Response, value: str | None, secure: bool) -> None:
+def cookie_path(browser_url: str) -> str:
+    """The path the tenant's cookies are scoped to: where browsers reach it.
+
+    Behind jupyter-server-proxy that is ``/user/NAME/proxy/PORT/``, on a host that serves many
+    users (mybinder.org): with ``Path=/`` every other user's server there would receive the
+    cookies, and could plant its own for this tenant.
+
+    >>> cookie_path("/user/ada/proxy/8941/"), cookie_path("http://127.0.0.1:8941/")
+    ('/user/ada/proxy/8941/', '/')
+    """
+    return urlsplit(browser_url).path or "/"
+
+
+def set_csrf_cookie(response: Response, value: str | None, secure: bool, path: str = "/") -> None:
     if value is not None:
         response.set_cookie(
-            CSRF_COOKIE, value, httponly=True, samesite="strict", secure=secure, path="/"
+            CSRF_COOKIE, value, httponly=True, samesite="strict", secure=secure, path=path
         )
 
 

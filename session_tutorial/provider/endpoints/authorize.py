@@ -22,7 +22,7 @@ from .. import login_page
 from ..authcodes import CHALLENGE
 from ..browser_sessions import COOKIE, BrowserSession
 from ..errors import InvalidGrant, InvalidRequest, TooManyAttempts, UserExists
-from ..forms import CSRF_FIELD, PAGE_HEADERS, FormGuard, set_csrf_cookie
+from ..forms import CSRF_FIELD, PAGE_HEADERS, FormGuard, cookie_path, set_csrf_cookie
 from ..idp import IdentityProvider, grantable
 from ..params import read_params, source
 from ..redirects import Callback
@@ -168,6 +168,7 @@ class _Context:
         self.idp: IdentityProvider = request.app.state.idp
         self.guard: FormGuard = request.app.state.forms
         self.secure = self.idp.config.browser_url.startswith("https://")
+        self.cookie_path = cookie_path(self.idp.config.browser_url)
         self.now = self.idp.clock.now()
 
     def session(self) -> tuple[BrowserSession, User] | None:
@@ -192,7 +193,7 @@ class _Context:
         else:
             html = login_page.login(params, csrf, **fields)
         response = _page(html, status)
-        set_csrf_cookie(response, cookie, self.secure)
+        set_csrf_cookie(response, cookie, self.secure, self.cookie_path)
         return response
 
     def first_page(self, error: str | None = None, status: int = 200) -> HTMLResponse:
@@ -233,7 +234,7 @@ class _Context:
             httponly=True,
             samesite="lax",
             secure=self.secure,
-            path="/",
+            path=self.cookie_path,
         )
         return response
 
@@ -304,7 +305,7 @@ async def submit(request: Request) -> Response:
     if action == "switch":
         ctx.idp.browser_sessions.end(request.cookies.get(COOKIE))
         response = ctx.form_page("login")
-        response.delete_cookie(COOKIE, path="/")
+        response.delete_cookie(COOKIE, path=ctx.cookie_path)
         return response
     if action == "continue":
         live = ctx.session()

@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 
 from ..device import normalize_user_code
 from ..errors import InvalidGrant, InvalidRequest, TooManyAttempts
-from ..forms import CSRF_FIELD, FormGuard, hidden_field, set_csrf_cookie
+from ..forms import CSRF_FIELD, FormGuard, cookie_path, hidden_field, set_csrf_cookie
 from ..idp import IdentityProvider
 from ..params import read_params
 from ..params import source as source_of
@@ -87,7 +87,8 @@ def _page(
         csrf, cookie = guard.token(request)
         body = _FORM.format(csrf=hidden_field(csrf), code=escape(code), username=escape(username))
     response = HTMLResponse(_PAGE.format(message=box, form=body), status_code=status)
-    set_csrf_cookie(response, cookie, request.app.state.idp.config.browser_url.startswith("https"))
+    url = request.app.state.idp.config.browser_url
+    set_csrf_cookie(response, cookie, url.startswith("https"), cookie_path(url))
     return response
 
 

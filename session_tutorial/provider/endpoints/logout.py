@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from .. import login_page
 from ..browser_sessions import COOKIE
 from ..errors import InvalidRequest
-from ..forms import PAGE_HEADERS
+from ..forms import PAGE_HEADERS, cookie_path
 from ..idp import IdentityProvider
 
 _LOCAL_AUTHORITY = re.compile(r"(localhost|127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?")
@@ -44,7 +44,7 @@ async def logout(request: Request) -> Response:
         )
     else:
         response = PlainTextResponse("OK", headers=PAGE_HEADERS)
-    response.delete_cookie(COOKIE, path="/")
+    response.delete_cookie(COOKIE, path=cookie_path(idp.config.browser_url))
     return response
 
 
