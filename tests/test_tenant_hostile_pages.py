@@ -169,3 +169,34 @@ def test_wrong_passwords_block_a_user_only_from_their_source(
     assert login(http, ALAN).status_code == 200  # the learner, at 127.0.0.1, still signs in
     local_tenant.unblock(ALAN[0])
     assert login(elsewhere, ALAN).status_code == 200
+
+
+def test_a_forwarded_for_header_does_not_change_who_is_counted(
+    http: httpx.Client, local_tenant: LocalTenant
+) -> None:
+    # Attack: uvicorn believes X-Forwarded-For from 127.0.0.1 by default, so a program on the
+    # machine named a new "source" for each guess (unlimited password guessing), or blocked
+    # a user in the room by naming that user's address.
+    try:
+        for i in range(10):
+            forged = {"X-Forwarded-For": f"10.0.0.{i}"}
+            r = http.post(
+                "/oauth/token",
+                data={
+                    "grant_type": "password",
+                    "client_id": CLIENT,
+                    "username": ALAN[0],
+                    "password": "wrong-password",
+                    "scope": SCOPE,
+                },
+                headers=forged,
+            )
+            assert error_of(r) == (403, "invalid_grant")
+        assert error_of(
+            login(
+                http,
+                ALAN,
+            )
+        ) == (429, "too_many_attempts")  # all from here
+    finally:
+        local_tenant.unblock(ALAN[0])

@@ -68,6 +68,9 @@ def serve(config: TenantConfig, host: str, port: int, *, record: bool = True) ->
         timeout_keep_alive=5,
         h11_max_incomplete_event_size=16 * 1024,
         limit_concurrency=config.max_connections,
+        # The peer's address is the source that brute-force protection counts: uvicorn would
+        # otherwise take X-Forwarded-For from any client on 127.0.0.1 (forwarded_allow_ips).
+        proxy_headers=False,
     )
     server_config.load()
     server_config.http_protocol_class = with_request_deadline(
