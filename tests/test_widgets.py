@@ -7,6 +7,7 @@ and a saved notebook keeps) and in its repr (what nbval compares).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import threading
@@ -16,6 +17,7 @@ from typing import Any
 
 import httpx
 import ipywidgets as widgets
+import jwt
 import pytest
 from ipywidgets.widgets.widget import _instances
 
@@ -410,6 +412,24 @@ def test_the_session_app_counts_down_as_the_clock_advances(signed_in, local_tena
     assert "expired 1 min" in app.countdown.value
     assert "press Refresh" in app.countdown.value
     assert_no_secret(app, *_tokens(signed_in))
+
+
+def test_a_crafted_entrys_name_puts_no_token_and_no_control_character_in_the_app(
+    signed_in, store, local_tenant, tmp_path
+):
+    # Attack: the stored entry is rewritten; the app names the user from its ID token, read
+    # unverified for display, whose name claim carries escapes and the entry's refresh token.
+    saved = stored(store)
+    assert saved is not None and saved.refresh_token is not None
+    claims = {"name": f"\x1b[2J\nMallory {saved.refresh_token} " + "x" * 5000, "email": "m@x"}
+    forged = jwt.encode(claims, "k" * 32, algorithm="HS256")
+    store.save(dataclasses.replace(saved, id_token=forged).to_json())
+    tenant = Tenant(local_tenant.url, "tutorial-app")
+    with SessionManager(tenant, store, clock=local_tenant.clock, lock_dir=tmp_path) as fresh:
+        app = SessionApp(fresh)
+        assert "Mallory" in app.who.value
+        assert "\x1b" not in app.who.value and "\x1b" not in repr(app)
+        assert_no_secret(app, saved.refresh_token, saved.access_token)
 
 
 def test_the_session_app_with_an_injected_clock_needs_no_tenant_clock(signed_in):

@@ -13,6 +13,7 @@ import ipywidgets as widgets
 from session_tutorial.credentials import Credentials
 from session_tutorial.errors import NoCredentials, SessionError
 from session_tutorial.idtoken import inspect_token
+from session_tutorial.sanitize import excerpt
 from session_tutorial.session import SessionManager
 
 from ._html import Kind, duration, rough_duration, status_box
@@ -228,8 +229,10 @@ def _who(user: dict[str, Any] | None, credentials: Credentials) -> tuple[str, st
             claims = inspect_token(credentials.id_token).claims
         except SessionError:
             claims = {}
+    # Unverified claims can carry escapes, megabytes or a token: one short printable line each.
+    secrets = (credentials.access_token, credentials.refresh_token, credentials.id_token)
     name = str(claims.get("name") or claims.get("email") or "an unknown user")
-    return name, str(claims.get("email") or "")
+    return excerpt(name, secrets, limit=80), excerpt(str(claims.get("email") or ""), secrets)
 
 
 def _idle_line(manager: SessionManager, now: float) -> str:
