@@ -14,6 +14,8 @@ import pytest
 
 from conftest import LocalTenant
 from session_tutorial.provider.forms import CSRF_FIELD, submit
+from session_tutorial.scripted_browser import ScriptedBrowser
+from tests.authorize_helpers import AuthRequest
 from tests.provider_helpers import ALAN, CLIENT, SCOPE, error_of, login
 
 pytestmark = pytest.mark.integration
@@ -200,3 +202,39 @@ def test_a_forwarded_for_header_does_not_change_who_is_counted(
         ) == (429, "too_many_attempts")  # all from here
     finally:
         local_tenant.unblock(ALAN[0])
+
+
+@pytest.mark.parametrize(
+    ("email", "name"),
+    [
+        ("mallory@example.com", "\x1b[2J\x1b]52;c;ZXZpbA==\x07Ada Lovelace"),
+        ("mallory@example.com", "Ada\nSigned in as Alan Turing"),
+        ("mallory@example.com", "\u202eecalevoL adA"),  # a bidi override
+        ("mallory@example.com", "M" * 129),
+        ("mallory@example.com", "\u200b" * 3 + "Ada"),  # zero-width spaces (format characters)
+        ("mallory\r\n@example.com", "Mallory"),
+    ],
+)
+def test_a_signup_with_control_characters_or_a_huge_name_is_refused(
+    http: httpx.Client, email: str, name: str
+) -> None:
+    # Attack: the name and email go into every ID token, page and message naming the user:
+    # escape sequences reached terminals and notebook outputs, 60 kB names every token.
+    api = http.post(
+        "/dbconnections/signup",
+        json={
+            "client_id": CLIENT,
+            "email": email,
+            "password": "Correct-Horse-1",
+            "connection": "Username-Password-Authentication",
+            "name": name,
+        },
+    )
+    assert error_of(api) == (400, "invalid_request")
+    if len(name) > 128:  # the page's field keeps the first 128 characters: nothing to refuse
+        return
+    with ScriptedBrowser() as browser:
+        form = browser.open(AuthRequest().url(str(http.base_url), screen_hint="signup"))
+        page = browser.press(form, "signup", username=email, password="Correct-Horse-1", name=name)
+    assert page.status == 400 and "st-error" in page.text, page.text
+    assert error_of(login(http, (email, "Correct-Horse-1"))) == (403, "invalid_grant")

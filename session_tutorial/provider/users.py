@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sqlite3
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -19,6 +20,28 @@ from typing import Any
 from .errors import InvalidGrant, TooManyAttempts, UserExists
 from .passwords import DUMMY_HASH, hash_password, verify_password
 from .storage import Database
+
+MAX_NAME = 128  # characters of a user's name (the login page's field allows as many)
+
+
+def profile_problem(email: str, name: str) -> str | None:
+    """Why a signup's email or name cannot be an account's, or None.
+
+    Both end up in every ID token and on every page and message that names the user: no
+    control or format characters (escape sequences, line breaks, bidi overrides), bounded.
+    """
+    if "@" not in email or len(email) > 254:
+        return "Enter an email address."
+    if len(name) > MAX_NAME:
+        return f"Use a name of at most {MAX_NAME} characters."
+    if any(_unsafe(c) for c in email + name):
+        return "Use a name and email address without control characters."
+    return None
+
+
+def _unsafe(c: str) -> bool:
+    # Zero-width (non-)joiners are format characters that emoji and several scripts need.
+    return unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Cs") and c not in "\u200c\u200d"
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from ..forms import CSRF_FIELD, PAGE_HEADERS, FormGuard, cookie_path, set_csrf_c
 from ..idp import IdentityProvider, grantable
 from ..params import read_params, source
 from ..redirects import Callback
-from ..users import User
+from ..users import User, profile_problem
 
 # The parameters of an authorization request that the page carries through its form.
 AUTHORIZE_PARAMS = (
@@ -333,10 +333,8 @@ async def submit(request: Request) -> Response:
 
 
 async def _signup(ctx: _Context, email: str, password: str, name: str) -> Response:
-    problem = None
-    if "@" not in email:
-        problem = "Enter an email address."
-    elif not 8 <= len(password) <= 128:
+    problem = profile_problem(email, name or email.split("@")[0])
+    if problem is None and not 8 <= len(password) <= 128:
         problem = "Use a password of 8 to 128 characters."
     if problem is None:
         try:

@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse
 from ..errors import InvalidRequest
 from ..idp import IdentityProvider
 from ..params import read_params
+from ..users import profile_problem
 
 
 async def signup(request: Request) -> JSONResponse:
@@ -18,10 +19,11 @@ async def signup(request: Request) -> JSONResponse:
     email, password, connection = params.require("email", "password", "connection")
     if connection != idp.config.connection:
         raise InvalidRequest(f"Unknown connection: {connection}")
-    if "@" not in email or len(email) > 254:
-        raise InvalidRequest("email must be an email address")
+    name = params.get("name") or email.split("@")[0]
+    problem = profile_problem(email, name)
+    if problem is not None:
+        raise InvalidRequest(problem)
     if len(password) < 8 or len(password) > 128:
         raise InvalidRequest("PasswordStrengthError: use 8 to 128 characters.")
-    name = params.get("name") or email.split("@")[0]
     user = await run_in_threadpool(idp.users.create, email, password, name, idp.clock.now())
     return JSONResponse({"_id": user.id, "email": user.email, "email_verified": False})
