@@ -2,11 +2,19 @@
 
 Tests and notebook runs never touch a learner's own tenant: the default data dir points into a
 temporary folder, and whatever tenant runs there is stopped when the session ends.
+
+Parallel runs (``pytest -n 2``, as ``make test`` does): each pytest-xdist worker is a process of
+its own, so it imports this file itself and gets its own tenant data dir and tenant; under the
+keychain launcher each worker also gets its own private keychain (a launcher of its own, see
+``pytest_configure``), so no test sees another's entries. The notebooks' cells stay together,
+in order, on one worker (``--dist loadgroup``, see ``pytest_collection_modifyitems``).
 """
 
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -25,9 +33,35 @@ collect_ignore_glob = ["notebooks/solutions/*"]
 from keyring.backends import SecretService  # noqa: E402
 
 from session_tutorial import CredentialStore, KeychainUnavailable  # noqa: E402
+from session_tutorial.launcher import PRIVATE_KEYCHAIN  # noqa: E402
 from session_tutorial.provider import background  # noqa: E402
 from session_tutorial.provider.app import admin_key  # noqa: E402
 from session_tutorial.provider.control import SyncedClock, TenantControl  # noqa: E402
+from session_tutorial.store import KEYCHAIN_ENV  # noqa: E402
+
+# Whole files on one worker, in order: a notebook's cells share one kernel (nbval), and these
+# modules share one costly server per module (a module-scoped fixture).
+_ONE_WORKER_FILES = ("test_binder.py",)
+_NOTEBOOK_GROUP = "notebooks-in-sequence"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under the launcher's private keychain, start each xdist worker under a launcher too.
+
+    ``-n N`` makes N ``popen`` workers that would share this process's keychain; instead each
+    one runs as ``python -m session_tutorial.launcher -- python ...`` with the session bus
+    unset, so it gets a private, empty keychain of its own.
+    """
+    tx = getattr(config.option, "tx", None)
+    if not tx or os.environ.get(KEYCHAIN_ENV) != PRIVATE_KEYCHAIN:
+        return
+    if all(spec == "popen" for spec in tx):
+        python = shlex.quote(sys.executable)
+        command = (
+            f"env -u DBUS_SESSION_BUS_ADDRESS -u {KEYCHAIN_ENV} "
+            f"{python} -m session_tutorial.launcher -- {python}"
+        )
+        config.option.tx = [f"popen//python={command}" for _ in tx]
 
 
 @dataclass
@@ -87,7 +121,16 @@ def local_tenant(_tenant_process: LocalTenant) -> LocalTenant:
     return _tenant_process
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.path
+        if path.suffix == ".ipynb":
+            # All notebooks in one group: in sequence, as a learner takes them, on one worker.
+            item.add_marker(pytest.mark.xdist_group(_NOTEBOOK_GROUP))
+        elif path.name in _ONE_WORKER_FILES:
+            item.add_marker(pytest.mark.xdist_group(path.stem))
+
     # Docstring examples that need a live tenant are marked +SKIP for the reader's sake; a
     # docstring made only of those has nothing to check, so it is not collected at all.
     import doctest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from session_tutorial.provider import IdentityProvider, TenantConfig, create_app
+from session_tutorial.provider import access as access_module
+from session_tutorial.provider.errors import InvalidToken
 from session_tutorial.provider.forms import submit
 from tests.provider_helpers import (
     ADA,
@@ -24,6 +27,7 @@ from tests.provider_helpers import (
 )
 
 ISSUER = "http://testserver/"
+USERINFO = ISSUER + "userinfo"
 
 
 class Tenant:
@@ -43,9 +47,24 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tenant's data dir made once: its RSA key and the demo users' Argon2 hashes take about
+    a second to make, so each test's tenant starts from a copy (a fresh state all the same)."""
+    path = tmp_path_factory.mktemp("tenant-template")
+    Tenant(path, FakeClock()).close()
+    return path
+
+
 @pytest.fixture
-def tenant(tmp_path: Path, clock: FakeClock) -> Iterator[Tenant]:
-    t = Tenant(tmp_path, clock)
+def data_dir(tmp_path: Path, template: Path) -> Path:
+    shutil.copytree(template, tmp_path, dirs_exist_ok=True)
+    return tmp_path
+
+
+@pytest.fixture
+def tenant(data_dir: Path, clock: FakeClock) -> Iterator[Tenant]:
+    t = Tenant(data_dir, clock)
     yield t
     t.close()
 
@@ -185,7 +204,7 @@ def _live_tokens(t: Tenant) -> int:
 def test_a_replay_inside_the_leeway_gets_the_same_successor_not_a_new_one(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    t = Tenant(tmp_path, clock, refresh_leeway=30)
+    t = Tenant(data_dir, clock, refresh_leeway=30)
     try:
         first = login(t.client).json()["refresh_token"]
         answer = refresh(t.client, first).json()
@@ -206,8 +225,8 @@ def test_a_replay_inside_the_leeway_gets_the_same_successor_not_a_new_one(
         t.close()
 
 
-def test_leeway_expires(tmp_path: Path, clock: FakeClock) -> None:
-    t = Tenant(tmp_path, clock, refresh_leeway=30)
+def test_leeway_expires(data_dir: Path, clock: FakeClock) -> None:
+    t = Tenant(data_dir, clock, refresh_leeway=30)
     try:
         first = login(t.client).json()["refresh_token"]
         second = refresh(t.client, first).json()["refresh_token"]
@@ -218,8 +237,8 @@ def test_leeway_expires(tmp_path: Path, clock: FakeClock) -> None:
         t.close()
 
 
-def test_no_leeway_means_any_replay_is_reuse(tmp_path: Path, clock: FakeClock) -> None:
-    t = Tenant(tmp_path, clock, refresh_leeway=0)
+def test_no_leeway_means_any_replay_is_reuse(data_dir: Path, clock: FakeClock) -> None:
+    t = Tenant(data_dir, clock, refresh_leeway=0)
     try:
         first = login(t.client).json()["refresh_token"]
         second = refresh(t.client, first).json()["refresh_token"]
@@ -278,8 +297,8 @@ def test_an_unused_family_ends_after_its_idle_lifetime(tenant: Tenant, clock: Fa
     assert error_of(refresh(tenant.client, token)) == (403, "invalid_grant")
 
 
-def test_each_exchange_starts_the_idle_lifetime_again(tmp_path: Path, clock: FakeClock) -> None:
-    t = Tenant(tmp_path, clock, refresh_token_idle_lifetime=100, refresh_token_lifetime=1000)
+def test_each_exchange_starts_the_idle_lifetime_again(data_dir: Path, clock: FakeClock) -> None:
+    t = Tenant(data_dir, clock, refresh_token_idle_lifetime=100, refresh_token_lifetime=1000)
     try:
         token = login(t.client).json()["refresh_token"]
         for _ in range(5):  # 495 s in all: five times the idle lifetime, never idle for it
@@ -332,6 +351,65 @@ def test_userinfo_refuses_an_expired_access_token(tenant: Tenant, clock: FakeClo
 def test_userinfo_refuses_a_bad_authorization_header(tenant: Tenant, header: str | None) -> None:
     headers = {"Authorization": header} if header is not None else {}
     assert error_of(tenant.client.get("/userinfo", headers=headers)) == (401, "invalid_token")
+
+
+def test_without_an_api_audience_the_access_token_is_opaque_and_stored_as_a_hash(
+    tenant: Tenant,
+) -> None:
+    # As Auth0: no API audience, so the access token only serves /userinfo and is no JWT.
+    for body in (login(tenant.client).json(), login(tenant.client, audience=USERINFO).json()):
+        access = body["access_token"]
+        assert "." not in access and len(access) >= 43
+        assert access.encode() not in (tenant.config.data_dir / "tenant.sqlite3").read_bytes()
+        r = tenant.client.get("/userinfo", headers={"Authorization": f"Bearer {access}"})
+        assert r.status_code == 200 and r.json()["email"] == ADA[0]
+
+
+def test_for_an_api_audience_the_access_token_is_a_jwt_that_userinfo_accepts(
+    tenant: Tenant,
+) -> None:
+    access = login(tenant.client, audience="https://api.example.com").json()["access_token"]
+    claims = jwt.decode(
+        access,
+        _public_key(tenant),
+        algorithms=["RS256"],
+        audience="https://api.example.com",
+        issuer=ISSUER,
+        options={"verify_iat": False, "verify_exp": False},
+    )
+    assert claims["aud"] == ["https://api.example.com", USERINFO]
+    r = tenant.client.get("/userinfo", headers={"Authorization": f"Bearer {access}"})
+    assert r.status_code == 200 and r.json()["name"] == "Ada Lovelace"
+
+
+def test_a_refreshed_opaque_access_token_keeps_the_narrower_scope(tenant: Tenant) -> None:
+    token = login(tenant.client).json()["refresh_token"]
+    access = refresh(tenant.client, token, scope="openid email").json()["access_token"]
+    r = tenant.client.get("/userinfo", headers={"Authorization": f"Bearer {access}"})
+    assert r.status_code == 200 and set(r.json()) == {"sub", "email", "email_verified"}
+
+
+def test_an_unknown_opaque_access_token_is_refused(tenant: Tenant) -> None:
+    access = login(tenant.client).json()["access_token"]
+    forged = access[:-4] + ("AAAA" if not access.endswith("AAAA") else "BBBB")
+    r = tenant.client.get("/userinfo", headers={"Authorization": f"Bearer {forged}"})
+    assert error_of(r) == (401, "invalid_token")
+    assert "not issued by this tenant" in r.json()["error_description"]
+
+
+def test_long_expired_access_tokens_are_swept_as_new_ones_are_issued(
+    tenant: Tenant, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(access_module, "SWEEP_EVERY", 2)
+    tokens = tenant.idp.access_tokens
+    old = tokens.issue("u1", "openid", clock.now)
+    clock.advance(3600 + access_module.KEEP_EXPIRED + 1)
+    recent = tokens.issue("u1", "openid", clock.now)  # the second issue sweeps
+    rows = tenant.idp.db.all("SELECT hash FROM access_tokens")
+    assert len(rows) == 1
+    assert tokens.lookup(recent, clock.now) == ("u1", "openid")
+    with pytest.raises(InvalidToken, match="not issued by this tenant"):
+        tokens.lookup(old, clock.now)
 
 
 def test_an_id_token_is_not_accepted_as_an_access_token(tenant: Tenant) -> None:
@@ -518,14 +596,14 @@ def test_a_data_folder_from_before_email_verification_keeps_working(tmp_path: Pa
 
 # -- state survives a restart ------------------------------------------------------------------
 def test_tokens_issued_before_a_restart_still_verify_and_refresh(
-    tmp_path: Path, clock: FakeClock
+    data_dir: Path, clock: FakeClock
 ) -> None:
-    first = Tenant(tmp_path, clock)
+    first = Tenant(data_dir, clock)
     body = login(first.client).json()
     first.advance = None  # type: ignore[attr-defined]
     first.idp.clock.advance(60)
     first.close()
-    second = Tenant(tmp_path, clock)
+    second = Tenant(data_dir, clock)
     try:
         assert second.idp.clock.offset == 60
         r = second.client.get(
@@ -537,9 +615,13 @@ def test_tokens_issued_before_a_restart_still_verify_and_refresh(
         second.close()
 
 
-def test_signing_key_file_is_private(tenant: Tenant) -> None:
-    assert (tenant.config.data_dir / "signing-key.pem").stat().st_mode & 0o777 == 0o600
-    assert (tenant.config.data_dir / "admin.key").stat().st_mode & 0o777 == 0o600
+def test_signing_key_file_is_private(tmp_path: Path, clock: FakeClock) -> None:
+    tenant = Tenant(tmp_path, clock)  # made here, not copied from the template
+    try:
+        assert (tmp_path / "signing-key.pem").stat().st_mode & 0o777 == 0o600
+        assert (tmp_path / "admin.key").stat().st_mode & 0o777 == 0o600
+    finally:
+        tenant.close()
 
 
 # -- teaching controls -------------------------------------------------------------------------
@@ -563,8 +645,8 @@ def test_teaching_controls_advance_revoke_list_and_unblock(tenant: Tenant) -> No
     assert error_of(r) == (404, "not_found")
 
 
-def test_teaching_controls_can_be_switched_off(tmp_path: Path, clock: FakeClock) -> None:
-    t = Tenant(tmp_path, clock, teaching=False)
+def test_teaching_controls_can_be_switched_off(data_dir: Path, clock: FakeClock) -> None:
+    t = Tenant(data_dir, clock, teaching=False)
     try:
         key = {"X-Admin-Key": t.client.app.state.admin_key}  # type: ignore[attr-defined]
         assert error_of(t.client.get("/_teaching/clock", headers=key)) == (404, "not_found")
