@@ -11,7 +11,7 @@ WITH_KEYCHAIN := $(BIN)/python -m session_tutorial.launcher --
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test install system-deps lint notebooks bench tenant-start tenant-stop tenant-status status clean \
+.PHONY: lab test install system-deps lint notebooks bench bench-peers tenant-start tenant-stop tenant-status status clean \
 	site site-serve site-deps
 
 $(STAMP): pyproject.toml binder/overrides.json
@@ -44,6 +44,16 @@ lint: install
 # Every figure of the README's "Performance and reliability" section (about a minute, loopback only).
 bench: install system-deps
 	$(WITH_KEYCHAIN) $(BIN)/python benchmarks/run_all.py
+
+# The local tenant side by side with panva's oidc-provider (pinned in benchmarks/peers/
+# package-lock.json, installed into benchmarks/peers/node_modules/), both under wrk. A few minutes.
+PEERS := benchmarks/peers
+$(PEERS)/node_modules/.installed: $(PEERS)/package.json $(PEERS)/package-lock.json
+	cd $(PEERS) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+bench-peers: install system-deps $(PEERS)/node_modules/.installed
+	$(BIN)/python $(PEERS)/bench_peers.py
 
 tenant-start: install
 	$(BIN)/python -m session_tutorial.provider start

@@ -6,8 +6,9 @@ set -e
 [ "$(uname -s)" = Linux ] || exit 0
 command -v apt-get >/dev/null 2>&1 || { echo "system-deps: not a Debian-like system; install gnome-keyring, dbus and Chromium (for the browser test) yourself" >&2; exit 0; }
 # chromium: Debian's browser, which the browser test drives with Playwright (tests/test_browser.py);
-# fonts-noto-color-emoji: so the widgets' status icons show in its screenshots.
-PKGS="gnome-keyring dbus dbus-user-session chromium fonts-noto-color-emoji"
+# fonts-noto-color-emoji: so the widgets' status icons show in its screenshots;
+# wrk: the load generator of `make bench-peers` (benchmarks/peers/).
+PKGS="gnome-keyring dbus dbus-user-session chromium fonts-noto-color-emoji wrk"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
