@@ -28,6 +28,7 @@ from session_tutorial.errors import (
     KeychainUnavailable,
     RefreshTokenRejected,
     RenewalWarning,
+    TokenVerificationFailed,
 )
 from session_tutorial.idtoken import inspect_token
 from session_tutorial.provider import background
@@ -351,11 +352,20 @@ def test_the_inspector_says_how_long_ago_a_token_expired(signed_in):
     assert repr(inspector).endswith(", expired 3 min ago)")
 
 
-def test_the_inspector_tells_an_access_token_from_an_id_token(signed_in):
-    credentials = signed_in.credentials()
-    inspector = TokenInspector(credentials.access_token, now=signed_in.clock())
+def test_the_inspector_tells_an_access_token_from_an_id_token(local_tenant, tmp_path):
+    # An access token is a JWT only when asked for with an API audience (as Auth0 issues them).
+    tenant = Tenant(local_tenant.url, "tutorial-app", audience="https://api.example.com")
+    with SessionManager(tenant, MemoryStore(), clock=local_tenant.clock, lock_dir=tmp_path) as m:
+        m.login(ADA, PASSWORD)
+        inspector = TokenInspector(m.credentials().access_token, now=m.clock())
     assert repr(inspector).startswith("TokenInspector(RS256 access token,")
     assert repr(inspector).endswith("expires in 1 h)")
+
+
+def test_the_inspector_says_an_opaque_access_token_has_nothing_to_show(signed_in):
+    # Without an API audience the tenant, like Auth0, issues an opaque access token.
+    with pytest.raises(TokenVerificationFailed, match="not a JWT, so there is nothing to show"):
+        TokenInspector(signed_in.credentials().access_token, now=signed_in.clock())
 
 
 def test_credentials_without_an_id_token_cannot_be_inspected():

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import keyfiles
+from .access import AccessTokens
 from .authcodes import AuthorizationCodes
 from .browser_sessions import BrowserSessions
 from .clock import TenantClock
@@ -69,6 +70,7 @@ class IdentityProvider:
         self.code_guesses = FailureWindow(
             config.max_user_code_guesses, config.user_code_guess_window
         )
+        self.access_tokens = AccessTokens(self.db, ttl=config.access_token_ttl)
         for email, password, name in DEMO_USERS:
             self.users.ensure(email, password, name, self.clock.now())
 
@@ -181,7 +183,7 @@ class IdentityProvider:
     ) -> dict[str, Any]:
         now = self.clock.now()
         body: dict[str, Any] = {
-            "access_token": self.minter.access_token(user, scope, audience, now, grant),
+            "access_token": self._access_token(user, scope, audience, now, grant)
         }
         if "openid" in scope.split():
             sid = family.id if family else user.id
@@ -193,13 +195,26 @@ class IdentityProvider:
         )
         return body
 
+    def _access_token(
+        self, user: User, scope: str, audience: str | None, now: float, grant: str
+    ) -> str:
+        """Opaque for the tenant's own /userinfo (as Auth0), a JWT only for an API audience."""
+        if audience and audience != self.config.userinfo_audience:
+            return self.minter.access_token(user, scope, audience, now, grant)
+        return self.access_tokens.issue(user.id, scope, now)
+
     def userinfo(self, access_token: str) -> dict[str, Any]:
-        claims = self.minter.verify_access_token(access_token, self.clock.now())
-        user = self.users.by_id(claims["sub"].removeprefix("auth0|"))
+        now = self.clock.now()
+        if access_token.count(".") == 2:  # a JWT access token, issued for an API audience
+            claims = self.minter.verify_access_token(access_token, now)
+            user_id, scope = claims["sub"].removeprefix("auth0|"), claims.get("scope", "")
+        else:
+            user_id, scope = self.access_tokens.lookup(access_token, now)
+        user = self.users.by_id(user_id)
         if user is None:
             raise InvalidGrant("The user no longer exists.")
         profile = user.claims()
-        scopes = claims.get("scope", "").split()
+        scopes = scope.split()
         keep = {"sub"}
         if "profile" in scopes:
             keep |= {"name", "nickname", "updated_at"}

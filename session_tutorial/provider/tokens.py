@@ -19,6 +19,7 @@ class TokenMinter:
     def __init__(self, config: TenantConfig, key: SigningKey) -> None:
         self._config = config
         self._key = key
+        self._public_key = key.private_key.public_key()  # made once, not per request
 
     def _sign(self, claims: dict[str, Any], typ: str = "JWT") -> str:
         return jwt.encode(
@@ -73,7 +74,7 @@ class TokenMinter:
         try:
             claims = jwt.decode(
                 token,
-                self._key.private_key.public_key(),
+                self._public_key,
                 algorithms=["RS256"],
                 issuer=self._config.issuer,
                 audience=self._config.userinfo_audience,
