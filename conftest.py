@@ -7,7 +7,7 @@ Parallel runs (``pytest -n 2``, as ``make test`` does): each pytest-xdist worker
 its own, so it imports this file itself and gets its own tenant data dir and tenant; under the
 keychain launcher each worker also gets its own private keychain (a launcher of its own, see
 ``pytest_configure``), so no test sees another's entries. The notebooks' cells stay together,
-in order, on one worker (``--dist loadgroup``, see ``pytest_collection_modifyitems``).
+in order, on one worker (see ``pytest_xdist_make_scheduler``).
 """
 
 from __future__ import annotations
@@ -121,16 +121,35 @@ def local_tenant(_tenant_process: LocalTenant) -> LocalTenant:
     return _tenant_process
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        path = item.path
-        if path.suffix == ".ipynb":
-            # All notebooks in one group: in sequence, as a learner takes them, on one worker.
-            item.add_marker(pytest.mark.xdist_group(_NOTEBOOK_GROUP))
-        elif path.name in _ONE_WORKER_FILES:
-            item.add_marker(pytest.mark.xdist_group(path.stem))
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """xdist's per-scope scheduler, with this project's scopes (see _work_unit).
 
+    (``--dist loadgroup`` and ``xdist_group`` marks would say the same, but xdist 3.8 renames
+    a node id in a way pytest 9 no longer sees, so the groups are lost.)
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _work_unit(nodeid)
+
+    return Scheduling(config, log)
+
+
+def _work_unit(nodeid: str) -> str:
+    """What must run on one worker, in order: every notebook's cells (nbval, in sequence as a
+    learner takes them, each notebook's cells in one kernel), a module in _ONE_WORKER_FILES;
+    any other test goes wherever a worker is free."""
+    file = nodeid.split("::", 1)[0]
+    if file.endswith(".ipynb"):
+        return _NOTEBOOK_GROUP
+    if Path(file).name in _ONE_WORKER_FILES:
+        return file
+    return nodeid
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Docstring examples that need a live tenant are marked +SKIP for the reader's sake; a
     # docstring made only of those has nothing to check, so it is not collected at all.
     import doctest
