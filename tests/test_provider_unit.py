@@ -202,7 +202,7 @@ def _live_tokens(t: Tenant) -> int:
 
 
 def test_a_replay_inside_the_leeway_gets_the_same_successor_not_a_new_one(
-    tmp_path: Path, clock: FakeClock
+    data_dir: Path, clock: FakeClock
 ) -> None:
     t = Tenant(data_dir, clock, refresh_leeway=30)
     try:
