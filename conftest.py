@@ -39,6 +39,12 @@ from session_tutorial.provider.app import admin_key  # noqa: E402
 from session_tutorial.provider.control import SyncedClock, TenantControl  # noqa: E402
 from session_tutorial.store import KEYCHAIN_ENV  # noqa: E402
 
+# Each tenant this session starts in its default data dir (a notebook's kernel, Tutorial.start)
+# gets a free port of its own instead of the default 8941: workers running side by side, and
+# the notebook-alone runs they start, would otherwise race for it and one would fail to bind.
+(_TMP / "tenant").mkdir(mode=0o700)
+(_TMP / "tenant" / background.PORT_FILE).write_text(str(background.free_port()))
+
 # Whole files on one worker, in order: a notebook's cells share one kernel (nbval), and these
 # modules share one costly server per module (a module-scoped fixture).
 _ONE_WORKER_FILES = ("test_binder.py",)

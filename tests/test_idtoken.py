@@ -535,11 +535,15 @@ def test_real_id_token_minted_a_day_later_verifies_on_the_tenants_clock(local_te
 
 
 @pytest.mark.integration
-def test_the_real_tenants_access_token_is_refused_as_an_id_token(real_login):
-    tenant, _, credentials = real_login
-    assert jwt.get_unverified_header(credentials.access_token)["typ"] == "at+jwt"
+def test_the_real_tenants_access_token_is_refused_as_an_id_token(real_login, local_tenant):
+    tenant, _, _ = real_login
+    # A JWT access token comes only for an API audience (without one it is opaque, as Auth0's).
+    api = Tenant(local_tenant.url, "tutorial-app", audience="https://api.example.com")
+    with AuthClient(api, clock=local_tenant.clock) as client:
+        access = client.login("ada@example.com", "Analytical-Engine-1843").access_token
+    assert jwt.get_unverified_header(access)["typ"] == "at+jwt"
     with pytest.raises(TokenVerificationFailed, match="This is an access token"):
-        verify_id_token(credentials.access_token, tenant)
+        verify_id_token(access, tenant)
 
 
 @pytest.mark.integration
