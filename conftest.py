@@ -38,6 +38,7 @@ from session_tutorial.provider import background  # noqa: E402
 from session_tutorial.provider.app import admin_key  # noqa: E402
 from session_tutorial.provider.control import SyncedClock, TenantControl  # noqa: E402
 from session_tutorial.store import KEYCHAIN_ENV  # noqa: E402
+from tests.provider_helpers import TEST_API  # noqa: E402
 
 # Each tenant this session starts in its default data dir (a notebook's kernel, Tutorial.start)
 # gets a free port of its own instead of the default 8941: workers running side by side, and
@@ -104,6 +105,17 @@ def _tenant_process() -> LocalTenant:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     # Stops the tenant whoever started it: the fixture above, or a notebook's kernel.
     background.stop(Path(os.environ["SESSION_TUTORIAL_TENANT_DIR"]))
+    if (_TMP / "api-tenant").exists():
+        background.stop(_TMP / "api-tenant")
+
+
+@pytest.fixture(scope="session")
+def api_tenant_url() -> str:
+    """A real tenant that knows one API, TEST_API: it issues JWT access tokens (typ at+jwt)
+    only for an API's audience, as Auth0 does (for /userinfo alone they are opaque)."""
+    data_dir = _TMP / "api-tenant"
+    extra = ("--api", TEST_API)
+    return background.start(data_dir, port=background.free_port(), quiet=True, extra_args=extra).url
 
 
 @pytest.fixture

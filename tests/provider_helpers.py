@@ -12,6 +12,7 @@ ALAN = ("alan@example.com", "Turing-Machine-1936")
 REALM = "http://auth0.com/oauth/grant-type/password-realm"
 DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
 SCOPE = "openid profile email offline_access"
+TEST_API = "https://api.example.com"  # the API the tests' api_tenant_url knows (conftest.py)
 
 
 class FakeClock:

@@ -18,6 +18,7 @@ from session_tutorial.client import AuthClient
 from session_tutorial.errors import NetworkError, TokenVerificationFailed
 from session_tutorial.idtoken import MAX_LIFETIME, JwksCache, inspect_token, verify_id_token
 from session_tutorial.tenant import Tenant
+from tests.provider_helpers import TEST_API
 
 TENANT = Tenant("http://127.0.0.1:8941", "tutorial-app")
 # Ten days ahead of the wall clock: the notebooks move the tenant's and the client's clocks
@@ -535,15 +536,14 @@ def test_real_id_token_minted_a_day_later_verifies_on_the_tenants_clock(local_te
 
 
 @pytest.mark.integration
-def test_the_real_tenants_access_token_is_refused_as_an_id_token(real_login, local_tenant):
-    tenant, _, _ = real_login
+def test_the_real_tenants_access_token_is_refused_as_an_id_token(api_tenant_url):
     # A JWT access token comes only for an API audience (without one it is opaque, as Auth0's).
-    api = Tenant(local_tenant.url, "tutorial-app", audience="https://api.example.com")
-    with AuthClient(api, clock=local_tenant.clock) as client:
+    api = Tenant(api_tenant_url, "tutorial-app", audience=TEST_API)
+    with AuthClient(api) as client:
         access = client.login("ada@example.com", "Analytical-Engine-1843").access_token
     assert jwt.get_unverified_header(access)["typ"] == "at+jwt"
     with pytest.raises(TokenVerificationFailed, match="This is an access token"):
-        verify_id_token(access, tenant)
+        verify_id_token(access, api)
 
 
 @pytest.mark.integration

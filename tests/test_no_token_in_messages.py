@@ -209,9 +209,10 @@ def test_an_entry_whose_tokens_are_both_damaged_signs_out_with_a_reason_and_no_t
 ):
     launch(keychain).login(ADA, PASSWORD)
     stored = Credentials.from_json(keychain.load())
+    cut = len(stored.access_token) // 2
     broken = damage(
         keychain,
-        access_token=f"{stored.access_token[:100]}\n{stored.access_token[100:]}",
+        access_token=f"{stored.access_token[:cut]}\n{stored.access_token[cut:]}",
         refresh_token=f"{stored.refresh_token}\x00",
     )
     manager = launch(keychain)

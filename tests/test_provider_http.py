@@ -279,7 +279,7 @@ def test_the_tenants_own_userinfo_is_a_known_audience(
 ) -> None:
     userinfo = local_tenant.url + "/userinfo"
     access = login(http, audience=userinfo).json()["access_token"]
-    assert jwt.decode(access, options={"verify_signature": False})["aud"] == [userinfo]
+    assert "." not in access  # opaque, as Auth0's for its own /userinfo: nothing to decode
     assert http.get("/userinfo", headers={"Authorization": f"Bearer {access}"}).status_code == 200
 
 

@@ -366,20 +366,24 @@ def test_without_an_api_audience_the_access_token_is_opaque_and_stored_as_a_hash
 
 
 def test_for_an_api_audience_the_access_token_is_a_jwt_that_userinfo_accepts(
-    tenant: Tenant,
+    data_dir: Path, clock: FakeClock
 ) -> None:
-    access = login(tenant.client, audience="https://api.example.com").json()["access_token"]
+    t = Tenant(data_dir, clock, apis=("https://api.example.com",))
+    try:
+        access = login(t.client, audience="https://api.example.com").json()["access_token"]
+        r = t.client.get("/userinfo", headers={"Authorization": f"Bearer {access}"})
+    finally:
+        t.close()
+    assert r.status_code == 200 and r.json()["name"] == "Ada Lovelace"
     claims = jwt.decode(
         access,
-        _public_key(tenant),
+        _public_key(t),
         algorithms=["RS256"],
         audience="https://api.example.com",
         issuer=ISSUER,
         options={"verify_iat": False, "verify_exp": False},
     )
     assert claims["aud"] == ["https://api.example.com", USERINFO]
-    r = tenant.client.get("/userinfo", headers={"Authorization": f"Bearer {access}"})
-    assert r.status_code == 200 and r.json()["name"] == "Ada Lovelace"
 
 
 def test_a_refreshed_opaque_access_token_keeps_the_narrower_scope(tenant: Tenant) -> None:

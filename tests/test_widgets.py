@@ -46,6 +46,7 @@ from session_tutorial.widgets import (
 )
 from session_tutorial.widgets.messages import explain
 from session_tutorial.widgets.password import PasswordField
+from tests.provider_helpers import TEST_API
 
 pytestmark = pytest.mark.integration
 
@@ -352,10 +353,10 @@ def test_the_inspector_says_how_long_ago_a_token_expired(signed_in):
     assert repr(inspector).endswith(", expired 3 min ago)")
 
 
-def test_the_inspector_tells_an_access_token_from_an_id_token(local_tenant, tmp_path):
+def test_the_inspector_tells_an_access_token_from_an_id_token(api_tenant_url, tmp_path):
     # An access token is a JWT only when asked for with an API audience (as Auth0 issues them).
-    tenant = Tenant(local_tenant.url, "tutorial-app", audience="https://api.example.com")
-    with SessionManager(tenant, MemoryStore(), clock=local_tenant.clock, lock_dir=tmp_path) as m:
+    tenant = Tenant(api_tenant_url, "tutorial-app", audience=TEST_API)
+    with SessionManager(tenant, MemoryStore(), lock_dir=tmp_path) as m:
         m.login(ADA, PASSWORD)
         inspector = TokenInspector(m.credentials().access_token, now=m.clock())
     assert repr(inspector).startswith("TokenInspector(RS256 access token,")
