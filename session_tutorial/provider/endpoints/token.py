@@ -36,15 +36,16 @@ def _grant(idp: IdentityProvider, p: Params, source: str) -> dict[str, object]:
 
 
 # Grants that check a password spend tens of milliseconds in Argon2: they run in the thread
-# pool, so the event loop keeps serving. Every other grant takes about a millisecond (one RS256
-# signature and a SQLite write) and runs right here: the hop to a thread would cost more.
-SLOW_GRANTS = (PASSWORD_REALM, "password")
+# pool, so the event loop keeps serving; so does the code exchange, once per sign-in. The
+# grants a room repeats (refresh, device polls) take about a millisecond (one RS256 signature
+# and a few SQLite statements) and run right here: the hop to a thread would cost more.
+POOLED_GRANTS = (PASSWORD_REALM, "password", "authorization_code")
 
 
 async def token(request: Request) -> JSONResponse:
     params = await read_params(request)
     idp: IdentityProvider = request.app.state.idp
-    if params.get("grant_type") in SLOW_GRANTS:
+    if params.get("grant_type") in POOLED_GRANTS:
         body = await run_in_threadpool(_grant, idp, params, source(request))
     else:
         body = _grant(idp, params, source(request))
