@@ -23,13 +23,22 @@ def main(argv: list[str] | None = None) -> int:
         help="revoke the saved session at the tenant if it answers, and clear the keychain entry",
     )
     args = parser.parse_args(argv)
-    if args.command == "status":
-        from session_tutorial.status import check_configured
+    try:
+        if args.command == "status":
+            from session_tutorial.status import check_configured
 
-        report = check_configured()
-        print(report)
-        return report.exit_code
-    return _sign_out()
+            report = check_configured()
+            print(report)
+            return report.exit_code
+        return _sign_out()
+    except RuntimeError as exc:
+        # Imported only now: with a real Auth0 tenant the provider (Starlette) is never loaded.
+        from session_tutorial.provider.keyfiles import TenantFilesError
+
+        if not isinstance(exc, TenantFilesError):
+            raise
+        print(f"error: {exc}", file=sys.stderr)  # another user's data folder: not a traceback
+        return 1
 
 
 def _sign_out() -> int:

@@ -197,3 +197,16 @@ def test_the_command_exits_4_then_0_then_1_without_a_keychain(local_tenant, tmp_
         store.clear()
         if saved is not None:
             store.save(saved)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can chown to another user")
+@pytest.mark.parametrize("command", ["status", "sign-out"])
+def test_another_users_data_folder_is_said_not_a_traceback(tmp_path, monkeypatch, capsys, command):
+    # Attack: the tenant folder belongs to someone else (who could plant its server.json);
+    # the app refuses it (TenantFilesError), and the command says so instead of a traceback.
+    (tmp_path / "server.json").write_text('{"pid": 1, "url": "http://127.0.0.1:9"}')
+    os.chown(tmp_path, 54321, 54321)
+    monkeypatch.setenv("SESSION_TUTORIAL_TENANT_DIR", str(tmp_path))
+    monkeypatch.delenv("AUTH0_DOMAIN", raising=False)
+    assert main([command]) == 1
+    assert "belongs to another user" in capsys.readouterr().err
