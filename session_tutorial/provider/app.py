@@ -37,6 +37,7 @@ from .endpoints import (
 from .errors import MethodNotAllowed, NotFound, OAuthError
 from .forms import FormGuard, HtmlHeaders, own_origins
 from .idp import IdentityProvider
+from .signer import Signer
 
 log = logging.getLogger("session_tutorial.provider")
 
@@ -115,13 +116,22 @@ def create_app(
     config: TenantConfig,
     idp: IdentityProvider | None = None,
     on_shutdown: Callable[[], None] | None = None,
+    *,
+    signing_helper: str = "off",
 ) -> Starlette:
-    """The tenant's ASGI app; opens (or creates) the state in ``config.data_dir``."""
+    """The tenant's ASGI app; opens (or creates) the state in ``config.data_dir``.
+
+    ``signing_helper``: whether RS256 signatures may go to a helper process (see
+    :mod:`.signer`): ``"off"``, ``"auto"`` (at the first burst of grants; the served tenant's
+    setting) or ``"on"``.
+    """
     provider = idp or IdentityProvider(config)
+    signer = Signer(provider.minter, helper=signing_helper)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        await signer.close()
         provider.close()
         if on_shutdown:
             on_shutdown()
@@ -138,6 +148,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.idp = provider
+    app.state.signer = signer
     app.state.admin_key = admin_key(config.data_dir)
     app.state.forms = FormGuard(config.issuer, config.public_url)
     app.state.request_timeout = config.request_timeout  # for a body (params.read_body)

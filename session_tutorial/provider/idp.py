@@ -24,7 +24,7 @@ from .ratelimit import FailureWindow
 from .redirects import Callback, classify
 from .refresh import Family, RefreshTokens
 from .storage import Database
-from .tokens import TokenMinter
+from .tokens import TokenMinter, Unsigned
 from .users import User, Users
 
 SUPPORTED_SCOPES = ("openid", "profile", "email", "offline_access")
@@ -197,7 +197,7 @@ class IdentityProvider:
 
     def _access_token(
         self, user: User, scope: str, audience: str | None, now: float, grant: str
-    ) -> str:
+    ) -> str | Unsigned:
         """Opaque for the tenant's own /userinfo (as Auth0), a JWT only for an API audience."""
         if audience and audience != self.config.userinfo_audience:
             return self.minter.access_token(user, scope, audience, now, grant)

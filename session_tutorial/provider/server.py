@@ -40,7 +40,11 @@ def serve(config: TenantConfig, host: str, port: int, *, record: bool = True) ->
         flush=True,
     )
     state = config.data_dir / STATE_FILE
-    app = create_app(config, on_shutdown=(lambda: _remove_state_if_ours(state)) if record else None)
+    app = create_app(
+        config,
+        on_shutdown=(lambda: _remove_state_if_ours(state)) if record else None,
+        signing_helper="auto",
+    )
     if record:
         _write_state(
             state,

@@ -1,16 +1,46 @@
-"""Minting and checking the tenant's JWTs: access tokens and ID tokens, RS256 with a ``kid``."""
+"""Minting and checking the tenant's JWTs: access tokens and ID tokens, RS256 with a ``kid``.
+
+Under :func:`deferred_signing` (the token endpoint of a served tenant) a JWT comes back as
+:class:`Unsigned`, its claims and header, for :class:`~.signer.Signer` to sign off the event
+loop; everywhere else, signed at once.
+"""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives import serialization
 
 from .config import TenantConfig
 from .errors import InvalidToken
 from .keys import SigningKey
 from .users import User
+
+_DEFER: ContextVar[bool] = ContextVar("session_tutorial_defer_signing", default=False)
+
+
+@contextmanager
+def deferred_signing() -> Iterator[None]:
+    """Within the block (and threads it starts), JWTs are minted :class:`Unsigned`."""
+    token = _DEFER.set(True)
+    try:
+        yield
+    finally:
+        _DEFER.reset(token)
+
+
+@dataclass(frozen=True)
+class Unsigned:
+    """A JWT still to be signed: its claims and its JOSE header (never shown in a repr)."""
+
+    claims: dict[str, Any] = field(repr=False)
+    headers: dict[str, Any]
 
 
 class TokenMinter:
@@ -21,17 +51,27 @@ class TokenMinter:
         self._key = key
         self._public_key = key.private_key.public_key()  # made once, not per request
 
-    def _sign(self, claims: dict[str, Any], typ: str = "JWT") -> str:
+    def _sign(self, claims: dict[str, Any], typ: str = "JWT") -> str | Unsigned:
+        """The signed JWT, or :class:`Unsigned` under :func:`deferred_signing`."""
+        unsigned = Unsigned(claims, {"kid": self._key.kid, "typ": typ})
+        return unsigned if _DEFER.get() else self.sign(unsigned)
+
+    def sign(self, unsigned: Unsigned) -> str:
         return jwt.encode(
-            claims,
-            self._key.private_key,
-            algorithm="RS256",
-            headers={"kid": self._key.kid, "typ": typ},
+            unsigned.claims, self._key.private_key, algorithm="RS256", headers=unsigned.headers
+        )
+
+    def private_pem(self) -> bytes:
+        """The key, for the signing helper process (sent over a pipe, never written)."""
+        return self._key.private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
         )
 
     def access_token(
         self, user: User, scope: str, audience: str | None, now: float, grant: str
-    ) -> str:
+    ) -> str | Unsigned:
         audiences = [a for a in (audience, self._config.userinfo_audience) if a]
         return self._sign(
             {
@@ -50,7 +90,7 @@ class TokenMinter:
 
     def id_token(
         self, user: User, now: float, sid: str, scope: str, extra: dict[str, Any] | None = None
-    ) -> str:
+    ) -> str | Unsigned:
         """An ID token; ``extra`` adds claims such as ``nonce`` and ``auth_time`` (OIDC Core 2)."""
         claims: dict[str, Any] = {
             "iss": self._config.issuer,

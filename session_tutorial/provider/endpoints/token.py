@@ -9,6 +9,8 @@ from starlette.responses import JSONResponse
 from ..errors import UnsupportedGrantType
 from ..idp import IdentityProvider
 from ..params import Params, read_params, source
+from ..signer import Signer
+from ..tokens import deferred_signing
 
 PASSWORD_REALM = "http://auth0.com/oauth/grant-type/password-realm"
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
@@ -37,16 +39,21 @@ def _grant(idp: IdentityProvider, p: Params, source: str) -> dict[str, object]:
 
 # Grants that check a password spend tens of milliseconds in Argon2: they run in the thread
 # pool, so the event loop keeps serving; so does the code exchange, once per sign-in. The
-# grants a room repeats (refresh, device polls) take about a millisecond (one RS256 signature
-# and a few SQLite statements) and run right here: the hop to a thread would cost more.
+# grants a room repeats (refresh, device polls) are a few SQLite statements and run right here:
+# the hop to a thread would cost more. Either way their JWTs come back unsigned and the signer
+# signs them: in its helper processes once a room's load has started them, else here
+# (see signer.py).
 POOLED_GRANTS = (PASSWORD_REALM, "password", "authorization_code")
 
 
 async def token(request: Request) -> JSONResponse:
     params = await read_params(request)
     idp: IdentityProvider = request.app.state.idp
-    if params.get("grant_type") in POOLED_GRANTS:
-        body = await run_in_threadpool(_grant, idp, params, source(request))
-    else:
-        body = _grant(idp, params, source(request))
+    signer: Signer = request.app.state.signer
+    with deferred_signing():
+        if params.get("grant_type") in POOLED_GRANTS:
+            body = await run_in_threadpool(_grant, idp, params, source(request))
+        else:
+            body = _grant(idp, params, source(request))
+    await signer.complete(body)
     return JSONResponse(body, headers=NO_STORE)

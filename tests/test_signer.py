@@ -1,0 +1,118 @@
+"""The signing helper process: grants signed off the event loop, and never lost when it fails.
+
+Real processes: the helper is ``python -m session_tutorial.provider.signer``, killed for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import jwt
+import pytest
+from starlette.testclient import TestClient
+
+from session_tutorial.provider import IdentityProvider, TenantConfig, create_app
+from session_tutorial.provider.signer import BURST, HELPERS, Signer
+from session_tutorial.provider.tokens import TokenMinter, Unsigned, deferred_signing
+from tests.provider_helpers import CLIENT, FakeClock, login, refresh
+
+ISSUER = "http://testserver/"
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[TestClient, IdentityProvider]]:
+    config = TenantConfig(issuer=ISSUER, data_dir=tmp_path)
+    idp = IdentityProvider(config, base_clock=FakeClock())
+    with TestClient(create_app(config, idp, signing_helper="on")) as client:
+        yield client, idp
+    idp.close()
+
+
+def _claims(idp: IdentityProvider, id_token: str) -> dict[str, object]:
+    return jwt.decode(
+        id_token,
+        idp.key.private_key.public_key(),
+        algorithms=["RS256"],
+        audience=CLIENT,
+        issuer=ISSUER,
+        options={"verify_exp": False, "verify_iat": False},
+    )
+
+
+def test_the_helper_signs_grants_that_verify_with_the_tenants_key(served) -> None:
+    client, idp = served
+    signer: Signer = client.app.state.signer  # type: ignore[attr-defined]
+    token = login(client).json()["refresh_token"]
+    assert client.portal.call(signer.settled)  # type: ignore[union-attr]
+    for _ in range(3):
+        body = refresh(client, token).json()
+        token = body["refresh_token"]
+        assert _claims(idp, body["id_token"])["email"] == "ada@example.com"
+        assert jwt.get_unverified_header(body["id_token"]) == {
+            "alg": "RS256",
+            "kid": idp.key.kid,
+            "typ": "JWT",
+        }
+    assert signer.helper_running
+
+
+def test_killed_helpers_cost_no_grant_the_tenant_signs_itself(served) -> None:
+    client, idp = served
+    signer: Signer = client.app.state.signer  # type: ignore[attr-defined]
+    token = login(client).json()["refresh_token"]
+    assert client.portal.call(signer.settled)  # type: ignore[union-attr]
+    assert len(signer.helper_pids) == HELPERS
+    for pid in signer.helper_pids:
+        os.kill(pid, signal.SIGKILL)
+    for _ in range(3):  # whether the loss is noticed before or during these, none fails
+        r = refresh(client, token)
+        assert r.status_code == 200, r.text
+        token = r.json()["refresh_token"]
+        assert _claims(idp, r.json()["id_token"])["sub"]
+    assert not signer.helper_running
+
+
+def test_auto_starts_the_helper_only_for_a_burst(tmp_path: Path) -> None:
+    idp = IdentityProvider(TenantConfig(issuer=ISSUER, data_dir=tmp_path))
+    now = [100.0]
+
+    async def run() -> tuple[bool, bool]:
+        signer = Signer(idp.minter, helper="auto", clock=lambda: now[0])
+        unsigned = Unsigned({"sub": "x"}, {"kid": idp.key.kid, "typ": "JWT"})
+        for _ in range(2 * BURST):  # a learner: one JWT a second, never a burst
+            await signer.sign(unsigned)
+            now[0] += 1.0
+        calm = not signer.helper_pids
+        for _ in range(BURST):  # a room: BURST within a second
+            assert (await signer.sign(unsigned)).count(".") == 2
+            now[0] += 0.01
+        started = await signer.settled()
+        await signer.close()
+        return calm, started
+
+    try:
+        assert asyncio.run(run()) == (True, True)
+    finally:
+        idp.close()
+
+
+def test_unsigned_jwts_exist_only_inside_deferred_signing_and_show_no_claims(
+    tmp_path: Path,
+) -> None:
+    idp = IdentityProvider(TenantConfig(issuer=ISSUER, data_dir=tmp_path))
+    try:
+        user = idp.users.by_email("ada@example.com")
+        assert user is not None
+        minter: TokenMinter = idp.minter
+        assert isinstance(minter.id_token(user, 0, "sid", "openid email"), str)
+        with deferred_signing():
+            pending = minter.id_token(user, 0, "sid", "openid email")
+        assert isinstance(pending, Unsigned)
+        assert "ada@example.com" not in repr(pending)
+        assert _claims(idp, minter.sign(pending))["email"] == "ada@example.com"
+    finally:
+        idp.close()
