@@ -18,7 +18,7 @@ Correctness under load, checked for both servers with the tokens the run leaves 
 
 Run::
 
-    .venv/bin/python benchmarks/peers/bench_peers.py --clients 50 --rotations 100 --seconds 5 --rounds 3
+    .venv/bin/python benchmarks/peers/bench_peers.py --clients 50 --rotations 100 --rounds 3
 
 Exits non-zero if any check fails or any request failed.
 """
