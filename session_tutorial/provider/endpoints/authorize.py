@@ -159,6 +159,18 @@ def _read_query(request: Request) -> dict[str, str] | HTMLResponse:
     return params
 
 
+def _accepted(idp: IdentityProvider, params: dict[str, str]) -> _Authorization | Response:
+    """The request, checked; else the error page (bad client or redirect) or the refusal."""
+    auth = _target(idp, params)
+    if isinstance(auth, HTMLResponse):
+        return auth
+    try:
+        _check(auth, idp)
+    except _Refused as exc:
+        return _refusal(auth, exc)
+    return auth
+
+
 class _Context:
     """One /authorize request: the tenant, the browser's cookies, what to send back."""
 
@@ -248,13 +260,9 @@ async def authorize(request: Request) -> Response:
     params = _read_query(request)
     if isinstance(params, HTMLResponse):
         return params
-    auth = _target(request.app.state.idp, params)
-    if isinstance(auth, HTMLResponse):
+    auth = _accepted(request.app.state.idp, params)
+    if not isinstance(auth, _Authorization):
         return auth
-    try:
-        _check(auth, request.app.state.idp)
-    except _Refused as exc:
-        return _refusal(auth, exc)
     ctx = _Context(request, auth)
     live = None if auth.prompt == "login" else ctx.session()
     if auth.prompt == "none":
@@ -291,13 +299,9 @@ async def submit(request: Request) -> Response:
             status=403,
         )
     params = {k: v for k, v in form.items() if k in AUTHORIZE_PARAMS}
-    auth = _target(request.app.state.idp, params)
-    if isinstance(auth, HTMLResponse):
+    auth = _accepted(request.app.state.idp, params)
+    if not isinstance(auth, _Authorization):
         return auth
-    try:
-        _check(auth, request.app.state.idp)
-    except _Refused as exc:
-        return _refusal(auth, exc)
     ctx = _Context(request, auth)
     action = form.get("action")
     if action == "cancel":
