@@ -204,12 +204,12 @@ def test_a_restarted_tenant_keeps_its_port_so_saved_sessions_stay_valid(tmp_path
         background.stop(tmp_path)
 
 
-def test_start_takes_the_refresh_lifetimes_leeway_and_apis(
+def test_start_takes_the_refresh_lifetimes_leeway_apis_and_device_interval(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     port = str(background.free_port())
     options = ["--refresh-leeway", "0", "--refresh-token-idle-lifetime", "100"]
-    options += ["--api", "https://api.example.com/"]
+    options += ["--api", "https://api.example.com/", "--device-interval", "1"]
     started = _cli("--data-dir", str(tmp_path), "start", "--port", port, *options)
     assert started.returncode == 0, started.stderr
     try:
@@ -224,11 +224,16 @@ def test_start_takes_the_refresh_lifetimes_leeway_and_apis(
             idle = refresh(client, second)
             assert error_of(idle) == (403, "invalid_grant")
             assert "not used for too long" in idle.json()["error_description"]
+            device = client.post("/oauth/device/code", data={"client_id": CLIENT, "scope": SCOPE})
+            assert device.json()["interval"] == 1  # a browser test's shorter wait
     finally:
         background.stop(tmp_path)
     with pytest.raises(SystemExit) as refused:
         provider_cli.main(["serve", "--refresh-token-lifetime", "-1"])
     assert refused.value.code == 2 and "cannot be negative" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:
+        provider_cli.main(["serve", "--device-interval", "0"])
+    assert refused.value.code == 2 and "at least 1 second" in capsys.readouterr().err
 
 
 def test_concurrent_replays_of_one_token_leave_one_live_chain(

@@ -35,6 +35,14 @@ def _seconds(text: str) -> int:
     return value
 
 
+def _interval(text: str) -> int:
+    """A device-flow poll interval: a whole number of seconds, 1 or more (argparse type)."""
+    value = _seconds(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("the poll interval is at least 1 second")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m session_tutorial.provider",
@@ -79,6 +87,14 @@ def _parser() -> argparse.ArgumentParser:
             "it again (default %(default)s: 15 days, as Auth0)",
         )
         s.add_argument("--access-token-ttl", type=int, default=3600)
+        s.add_argument(
+            "--device-interval",
+            type=_interval,
+            default=TenantConfig.device_interval,
+            metavar="SECONDS",
+            help="how often a device-flow client may poll for approval (default %(default)s, "
+            "as Auth0)",
+        )
         s.add_argument(
             "--api",
             action="append",
@@ -161,6 +177,8 @@ def _server_args(args: argparse.Namespace) -> tuple[str, ...]:
         str(args.refresh_token_lifetime),
         "--refresh-token-idle-lifetime",
         str(args.refresh_token_idle_lifetime),
+        "--device-interval",
+        str(args.device_interval),
     ]
     extra += ["--request-timeout", str(args.request_timeout)]
     extra += ["--max-connections", str(args.max_connections)]
@@ -191,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             refresh_token_lifetime=args.refresh_token_lifetime,
             refresh_token_idle_lifetime=args.refresh_token_idle_lifetime,
             access_token_ttl=args.access_token_ttl,
+            device_interval=args.device_interval,
             teaching=not args.no_teaching,
             apis=tuple(args.api),
             request_timeout=args.request_timeout,
