@@ -116,3 +116,45 @@ def test_unsigned_jwts_exist_only_inside_deferred_signing_and_show_no_claims(
         assert _claims(idp, minter.sign(pending))["email"] == "ada@example.com"
     finally:
         idp.close()
+
+
+def test_a_jwt_is_put_together_exactly_as_pyjwt_would(tmp_path: Path) -> None:
+    idp = IdentityProvider(TenantConfig(issuer=ISSUER, data_dir=tmp_path))
+    try:
+        claims = {"iss": ISSUER, "sub": "auth0|1", "name": "Ada \u00e9 \u2603", "iat": 1, "exp": 2}
+        unsigned = Unsigned(claims, {"kid": idp.key.kid, "typ": "JWT"})
+        expected = jwt.encode(
+            claims, idp.key.private_key, algorithm="RS256", headers=unsigned.headers
+        )
+        assert idp.minter.sign(unsigned) == expected
+    finally:
+        idp.close()
+
+
+def test_a_helper_that_answers_garbage_is_dropped_and_the_tenant_signs_itself(
+    tmp_path: Path,
+) -> None:
+    idp = IdentityProvider(TenantConfig(issuer=ISSUER, data_dir=tmp_path))
+    unsigned = Unsigned({"sub": "x"}, {"kid": idp.key.kid, "typ": "JWT"})
+
+    async def run() -> tuple[list[bool], str]:
+        signer = Signer(idp.minter, helper="on")
+        await signer.sign(unsigned)
+        assert await signer.settled()
+        helpers = signer._helpers
+        # A real helper does not send garbage on demand: its answer is fed in as if it had.
+        for helper in helpers:
+            helper.pipe_data_received(1, b"not <base64url>!\n")
+        failed = [h.failed for h in helpers]
+        jwt_ = await signer.sign(unsigned)
+        await signer.close()
+        return failed, jwt_
+
+    try:
+        failed, signed = asyncio.run(run())
+        assert failed == [True] * HELPERS
+        assert jwt.decode(signed, idp.key.private_key.public_key(), algorithms=["RS256"]) == {
+            "sub": "x"
+        }
+    finally:
+        idp.close()

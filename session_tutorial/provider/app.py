@@ -91,14 +91,15 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 def routes() -> list[Route]:
     t = "/_teaching"
     return [
+        # What a room repeats comes first: Starlette tries the routes in this order.
+        Route("/oauth/token", token.token, methods=["POST"]),
+        Route("/userinfo", userinfo.userinfo, methods=["GET"]),
         Route("/.well-known/openid-configuration", discovery.openid_configuration),
         Route("/.well-known/jwks.json", discovery.jwks),
         Route("/authorize", authorize.authorize, methods=["GET"]),
         Route("/authorize", authorize.submit, methods=["POST"]),
-        Route("/oauth/token", token.token, methods=["POST"]),
         Route("/oauth/device/code", device.device_code, methods=["POST"]),
         Route("/oauth/revoke", revoke.revoke, methods=["POST"]),
-        Route("/userinfo", userinfo.userinfo, methods=["GET"]),
         Route("/v2/logout", logout.logout, methods=["GET"]),
         Route("/dbconnections/signup", signup.signup, methods=["POST"]),
         Route("/activate", device.activate_page, methods=["GET"]),

@@ -7,7 +7,7 @@ section 5.2). One handler in :mod:`.app` turns them into responses.
 
 from __future__ import annotations
 
-from starlette.responses import JSONResponse
+from .responses import JSONResponse
 
 
 class OAuthError(Exception):

@@ -8,10 +8,12 @@ to :class:`Signer`, which signs them in a helper once they run, in-process other
 
 A served tenant starts :data:`HELPERS` helpers the first time it signs :data:`BURST` JWTs
 within a second (a workshop room, not a single learner, who never pays for them), and gives
-each JWT to the least busy one. A helper gets the key once, over its stdin, and signs with
-PyJWT as the tenant itself does: one JSON line per JWT each way, answered in order. If one
-fails or exits, the tenant signs in its own process instead: a grant never fails because of
-it. Run as ``python -m session_tutorial.provider.signer``.
+each JWT to the least busy one. A helper gets the key once, over its stdin; then the tenant
+sends it a JWT's signing input (:meth:`~.tokens.Unsigned.signing_input`, one ASCII line) and it
+answers with the base64url signature (one line), in order: no JSON, no PyJWT, nothing to parse
+but the lines. If one fails, exits or answers anything but base64url, the tenant signs in its
+own process instead: a grant never fails because of it. Run as
+``python -m session_tutorial.provider.signer``.
 """
 
 from __future__ import annotations
@@ -26,89 +28,123 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import jwt
 from cryptography.hazmat.primitives import serialization
 
-from .tokens import TokenMinter, Unsigned
+from .tokens import TokenMinter, Unsigned, compact, rs256
 
 log = logging.getLogger("session_tutorial.provider")
 
 BURST = 10  # JWTs signed within one second that start the helpers ("auto")
 HELPERS = 4  # as many as Node's libuv gives oidc-provider's WebCrypto signatures
-_READY = "ready"
-_LIMIT = 1 << 20  # the pipe reader's line limit; a JWT is about 1 KB
+_READY = b"ready"
+_LIMIT = 1 << 16  # bytes of an answer not yet ended by a newline: a signature is 342
 
 
-class SigningProcess:
-    """One helper process: ``await sign(unsigned)`` returns the compact JWT."""
+class SigningProcess(asyncio.SubprocessProtocol):
+    """One helper process: ``await sign(signing_input)`` returns the base64url signature.
+
+    The helper's answers come in order, one line each, straight to :meth:`pipe_data_received`
+    (no stream reader, no task per helper).
+    """
 
     def __init__(self) -> None:
-        self._proc: asyncio.subprocess.Process | None = None
-        self._waiting: deque[asyncio.Future[str]] = deque()
-        self._reader: asyncio.Task[None] | None = None
+        self._transport: asyncio.SubprocessTransport | None = None
+        self._stdin: asyncio.WriteTransport | None = None
+        self._waiting: deque[asyncio.Future[bytes]] = deque()
+        self._partial = b""
         self.ready = False  # the helper has the key and answers
         self.failed = False
         self.settled = asyncio.Event()  # set once it is ready, or has failed
+        self._exited = asyncio.Event()
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
+        return self._transport.get_pid() if self._transport else None
 
     @property
     def waiting(self) -> int:
         return len(self._waiting)
 
     async def start(self, pem: bytes) -> None:
-        self._proc = await asyncio.create_subprocess_exec(
+        loop = asyncio.get_running_loop()
+        await loop.subprocess_exec(
+            lambda: self,
             sys.executable,
             "-m",
             "session_tutorial.provider.signer",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            limit=_LIMIT,
+            stderr=None,
         )
-        assert self._proc.stdin is not None
-        self._proc.stdin.write(json.dumps(pem.decode()).encode() + b"\n")
-        self._reader = asyncio.get_running_loop().create_task(self._read_answers())
+        assert self._stdin is not None
+        self._stdin.write(json.dumps(pem.decode()).encode() + b"\n")
 
-    async def sign(self, unsigned: Unsigned) -> str:
-        if not self.ready or self.failed or self._proc is None or self._proc.stdin is None:
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.SubprocessTransport)
+        self._transport = transport
+        stdin = transport.get_pipe_transport(0)
+        assert isinstance(stdin, asyncio.WriteTransport)
+        self._stdin = stdin
+
+    async def sign(self, signing_input: bytes) -> bytes:
+        if not self.ready or self.failed or self._stdin is None or self._stdin.is_closing():
             raise RuntimeError("the signing process is not running")
-        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._waiting.append(future)
-        line = json.dumps([unsigned.claims, unsigned.headers], separators=(",", ":"))
-        self._proc.stdin.write(line.encode() + b"\n")
+        self._stdin.write(signing_input + b"\n")
         return await future
 
-    async def _read_answers(self) -> None:
-        assert self._proc is not None and self._proc.stdout is not None
-        try:
-            if (await self._proc.stdout.readline()).strip() == _READY.encode():
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        if fd != 1 or self.failed:
+            return
+        *lines, self._partial = (self._partial + data).split(b"\n")
+        for line in lines:
+            if not self.ready:
+                if line != _READY:
+                    return self._fail("a garbled start")
                 self.ready = True
                 self.settled.set()
-                while line := await self._proc.stdout.readline():
-                    self._waiting.popleft().set_result(line.decode().rstrip("\n"))
-        except Exception as exc:  # a garbled answer: stop using the helper
-            log.error("the signing process failed (%s); signing in-process", type(exc).__name__)
+            elif not self._waiting or not line or line.strip(_B64URL):
+                return self._fail("a garbled answer")  # nothing asked, or not base64url
+            else:
+                future = self._waiting.popleft()
+                if not future.done():  # not cancelled meanwhile (its client went away)
+                    future.set_result(line)
+        if len(self._partial) > _LIMIT:
+            self._fail("an endless answer")
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        if fd == 1:
+            self._fail(None)
+
+    def process_exited(self) -> None:
+        self._exited.set()
+        self._fail(None)
+
+    def _fail(self, why: str | None) -> None:
+        if why is not None and not self.failed:
+            log.error("the signing process sent %s; signing in-process", why)
         self.failed = True
         self.settled.set()
         while self._waiting:
             future = self._waiting.popleft()
             if not future.done():
                 future.set_exception(RuntimeError("the signing process exited"))
+        if why is not None and self._transport is not None:
+            self._transport.kill()  # a helper that talks nonsense is not asked again
 
     async def close(self) -> None:
-        if self._proc is None:
+        if self._transport is None:
             return
-        if self._proc.stdin is not None:
-            self._proc.stdin.close()
+        if self._stdin is not None:
+            self._stdin.close()  # the helper ends at the end of its input
         try:
-            await asyncio.wait_for(self._proc.wait(), timeout=3)
+            await asyncio.wait_for(self._exited.wait(), timeout=3)
         except asyncio.TimeoutError:
-            self._proc.kill()
-            await self._proc.wait()
-        if self._reader is not None:
-            await self._reader
+            self._transport.kill()
+            await self._exited.wait()
+        self._transport.close()
+
+
+_B64URL = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
 class Signer:
@@ -161,14 +197,15 @@ class Signer:
 
     async def sign(self, unsigned: Unsigned) -> str:
         self._maybe_start()
+        signing_input = unsigned.signing_input()
         running = [h for h in self._helpers if h.ready and not h.failed]
         if running:
             helper = min(running, key=lambda h: h.waiting)  # the least busy one
             try:
-                return await helper.sign(unsigned)
+                return compact(signing_input, await helper.sign(signing_input))
             except RuntimeError:
                 pass  # it exited meanwhile: sign here (the others, if any, next time)
-        return self._minter.sign(unsigned)
+        return self._minter.sign_input(signing_input)
 
     def _maybe_start(self) -> None:
         if self._mode == "off" or self._starting is not None:
@@ -194,16 +231,16 @@ class Signer:
 
 
 def main() -> int:
-    """The helper: the key on the first line of stdin, then one ``[claims, headers]`` per line."""
-    pem = json.loads(sys.stdin.readline())
+    """The helper: the key (a JSON string) on the first line of stdin, then one signing input
+    per line; each answered with its base64url RS256 signature on a line of stdout, in order."""
+    given, out = sys.stdin.buffer, sys.stdout.buffer
+    pem = json.loads(given.readline())
     key = serialization.load_pem_private_key(pem.encode(), password=None)
     del pem
-    out = sys.stdout
-    out.write(_READY + "\n")
+    out.write(_READY + b"\n")
     out.flush()
-    for line in sys.stdin:
-        claims, headers = json.loads(line)
-        out.write(jwt.encode(claims, key, algorithm="RS256", headers=headers) + "\n")  # type: ignore[arg-type]
+    for line in given:
+        out.write(rs256(key, line.rstrip(b"\n")) + b"\n")
         out.flush()
     return 0
 

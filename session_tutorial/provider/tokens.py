@@ -3,10 +3,18 @@
 Under :func:`deferred_signing` (the token endpoint of a served tenant) a JWT comes back as
 :class:`Unsigned`, its claims and header, for :class:`~.signer.Signer` to sign off the event
 loop; everywhere else, signed at once.
+
+A JWT is put together here (JWS compact serialization, RFC 7515 7.1: the signature covers
+``BASE64URL(header) "." BASE64URL(claims)``), not by ``jwt.encode``, so that a signing helper
+gets only those bytes and sends back only the signature: no JSON either way, no PyJWT in the
+helper. The result is what ``jwt.encode`` makes (the same header keys, sorted, and the same
+compact JSON); PyJWT still verifies every token, here and in the client.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
 
 from .config import TenantConfig
 from .errors import InvalidToken
@@ -42,6 +51,27 @@ class Unsigned:
     claims: dict[str, Any] = field(repr=False)
     headers: dict[str, Any]
 
+    def signing_input(self) -> bytes:
+        """``BASE64URL(header) "." BASE64URL(claims)``: the bytes an RS256 signature covers."""
+        header = json.dumps({"alg": "RS256", **self.headers}, separators=(",", ":"), sort_keys=True)
+        claims = json.dumps(self.claims, separators=(",", ":"))
+        return b64url(header.encode()) + b"." + b64url(claims.encode())
+
+
+def b64url(data: bytes) -> bytes:
+    """Base64url without padding (RFC 7515 2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def rs256(key: Any, data: bytes) -> bytes:
+    """The RS256 signature (RSASSA-PKCS1-v1_5 with SHA-256, RFC 7518 3.3) of ``data``, base64url."""
+    return b64url(key.sign(data, padding.PKCS1v15(), hashes.SHA256()))
+
+
+def compact(signing_input: bytes, signature: bytes) -> str:
+    """The compact JWT from its signing input and its base64url signature."""
+    return (signing_input + b"." + signature).decode("ascii")
+
 
 class TokenMinter:
     """Signs access and ID tokens with the tenant's key, and verifies its own access tokens."""
@@ -57,9 +87,11 @@ class TokenMinter:
         return unsigned if _DEFER.get() else self.sign(unsigned)
 
     def sign(self, unsigned: Unsigned) -> str:
-        return jwt.encode(
-            unsigned.claims, self._key.private_key, algorithm="RS256", headers=unsigned.headers
-        )
+        return self.sign_input(unsigned.signing_input())
+
+    def sign_input(self, signing_input: bytes) -> str:
+        """The compact JWT for an :meth:`Unsigned.signing_input`, signed here."""
+        return compact(signing_input, rs256(self._key.private_key, signing_input))
 
     def private_pem(self) -> bytes:
         """The key, for the signing helper process (sent over a pipe, never written)."""

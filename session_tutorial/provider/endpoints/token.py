@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from ..errors import UnsupportedGrantType
 from ..idp import IdentityProvider
 from ..params import Params, read_params, source
+from ..responses import JSONResponse
 from ..signer import Signer
 from ..tokens import deferred_signing
 

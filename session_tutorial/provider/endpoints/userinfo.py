@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from ..errors import InvalidToken
 from ..idp import IdentityProvider
+from ..responses import JSONResponse
 
 
 async def userinfo(request: Request) -> JSONResponse:
