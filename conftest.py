@@ -48,7 +48,7 @@ from tests.provider_helpers import TEST_API  # noqa: E402
 
 # Whole files on one worker, in order: a notebook's cells share one kernel (nbval), and these
 # modules share one costly server per module (a module-scoped fixture).
-_ONE_WORKER_FILES = ("test_binder.py", "test_site.py")  # one Binder home, one site build
+_ONE_WORKER_FILES = ("test_binder.py", "test_browser.py", "test_site.py")  # one server each
 _NOTEBOOK_GROUP = "notebooks-in-sequence"
 
 

@@ -1,15 +1,31 @@
 """The tutorial in a real browser: JupyterLab as ``make lab`` starts it, driven like a learner.
 
 Playwright (for Python) drives Debian's Chromium (``/usr/bin/chromium``, installed by
-``scripts/system-deps.sh``; ``playwright install`` is never needed). The learner signs in with
-the form in notebook 01, restarts the kernel and is greeted by notebook 02, signs in with the
-device flow in notebook 05 by approving on the tenant's page, and signs out in notebook 04.
-Every step leaves a screenshot in ``test-artifacts/browser/``. The signed-in one is the README's
-``docs/images/signed-in.png``: written when missing, replaced only when
-``SESSION_TUTORIAL_UPDATE_SCREENSHOT=1`` is set (so a test run leaves the work tree clean).
+``scripts/system-deps.sh``; ``playwright install`` is never needed). Two journeys:
 
-Nothing in the repository or the virtual environment changes: JupyterLab serves a temporary
-copy of ``notebooks/``, with its own settings, workspaces, runtime dir and local tenant.
+- The form and the device flow: the learner signs in with the form in notebook 01, restarts the
+  kernel and is greeted by notebook 02, signs in with the device flow in notebook 05 by
+  approving on the tenant's page, and signs out in notebook 04. Screenshots in
+  ``test-artifacts/browser/``; the signed-in one is the README's ``docs/images/signed-in.png``.
+- Sign in with the browser: the learner presses **Sign in with the browser** in notebook 01;
+  the tenant's page opens in a new tab; they sign in there and the tab says they may close it;
+  the widget turns to "Signed in as ...". A second sign-in meets single sign-on ("Continue as
+  Ada Lovelace?"). After a kernel restart notebook 02 restores the session. In notebook 04 they
+  sign out of the tenant in their own browser, and the next browser sign-in asks for the
+  password again. Screenshots in ``test-artifacts/browser-signin/``; the login page and the SSO
+  prompt are the README's ``docs/images/login-page.png`` and ``docs/images/sso-continue.png``.
+
+And the tenant's login page at 200% zoom. The README's images are written when missing and
+replaced only when ``SESSION_TUTORIAL_UPDATE_SCREENSHOT=1`` is set (so a test run leaves the
+work tree clean).
+
+The tests of this module share one JupyterLab with its tenant and one Chromium (both cost
+seconds of CPU to start and to load; conftest keeps the module on one worker). Each journey
+still starts afresh: no kernel running, the notebooks as committed, no saved workspace, no
+keychain entry, the tenant's clock reset and Ada's sessions revoked, and a new browser
+context (no cookie, no storage). Nothing in the repository or the virtual environment changes:
+JupyterLab serves a temporary copy of ``notebooks/``, with its own settings, workspaces,
+runtime dir and local tenant.
 """
 
 from __future__ import annotations
@@ -38,7 +54,9 @@ from session_tutorial.provider.config import DEMO_USERS
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
-README_IMAGE = ROOT / "docs" / "images" / "signed-in.png"
+SIGNIN_ARTIFACTS = ROOT / "test-artifacts" / "browser-signin"
+IMAGES = ROOT / "docs" / "images"
+README_IMAGE = IMAGES / "signed-in.png"
 # Set to 1 to replace README_IMAGE with this run's screenshot (written anyway when missing).
 UPDATE_IMAGE = "SESSION_TUTORIAL_UPDATE_SCREENSHOT"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -101,6 +119,7 @@ class Lab:
         assert running is not None, "start the tenant first"
         self.tenant_url = running.url
         self.env = env
+        self.home = home
         self.lines: list[str] = []
         self.root = home / "notebooks"
         shutil.copytree(ROOT / "notebooks", self.root)
@@ -165,6 +184,56 @@ class Lab:
             assert found, f"not in JupyterLab's log: {needle!r}\n" + "".join(self.lines[-20:])
             return next(line for line in self.lines[after:] if needle in line)
 
+    def api(self, method: str, path: str) -> httpx.Response:
+        response = httpx.request(
+            method,
+            self.url + path,
+            headers={"Authorization": f"token {self.token}"},
+            timeout=STEP / 1000,
+        )
+        response.raise_for_status()
+        return response
+
+    def reset(self) -> None:
+        """Back to how a learner's first ``make lab`` finds it: no kernel, the notebooks as
+        committed, no saved workspace (no tab reopens), no keychain entry for its tenant, the
+        tenant's clock reset and every sign-in of Ada's revoked."""
+        from session_tutorial.provider.app import admin_key
+        from session_tutorial.provider.config import CLIENT_ID
+        from session_tutorial.provider.control import TenantControl
+        from session_tutorial.session import SERVICE
+        from session_tutorial.store import CredentialStore
+        from session_tutorial.tenant import Tenant
+
+        for session in self.api("GET", "api/sessions").json():
+            self.api("DELETE", f"api/sessions/{session['id']}")  # shuts its kernel down
+        for kernel in self.api("GET", "api/kernels").json():
+            self.api("DELETE", f"api/kernels/{kernel['id']}")
+        for path in self.root.iterdir():
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        shutil.copytree(ROOT / "notebooks", self.root, dirs_exist_ok=True)
+        for workspace in (self.home / "workspaces").glob("*"):
+            workspace.unlink()
+        store = CredentialStore(SERVICE, Tenant(self.tenant_url, CLIENT_ID).account)
+        store.clear()
+        assert store.load() is None
+        data_dir = Path(self.env["SESSION_TUTORIAL_TENANT_DIR"])
+        control = TenantControl(self.tenant_url, admin_key(data_dir), data_dir=data_dir)
+        control.reset()
+        control.revoke_user(EMAIL)
+
+    def keychain_entry(self) -> object | None:
+        """What the keychain holds for the lab's tenant (the notebooks' own entry)."""
+        from session_tutorial.provider.config import CLIENT_ID
+        from session_tutorial.session import SERVICE
+        from session_tutorial.store import CredentialStore
+        from session_tutorial.tenant import Tenant
+
+        return CredentialStore(SERVICE, Tenant(self.tenant_url, CLIENT_ID).account).load()
+
     def shutdown(self) -> None:
         try:
             if self.proc.poll() is None:
@@ -190,19 +259,27 @@ class Lab:
                 self.proc.stdout.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def home() -> Iterator[Path]:
     # Short, so the keyring's Unix socket path fits (pytest's tmp_path can be too deep).
     path = Path(tempfile.mkdtemp(prefix="st-browser-", dir="/tmp"))
+    # Each run's screenshots, and only those: cleared once, before the first test.
+    for artifacts in (ARTIFACTS, SIGNIN_ARTIFACTS):
+        shutil.rmtree(artifacts, ignore_errors=True)
     try:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def lab_env(home: Path) -> Iterator[dict[str, str]]:
-    """The environment ``make lab`` gives JupyterLab, with a tenant of the test's own running."""
+    """The environment ``make lab`` gives JupyterLab, with a tenant of the module's own running.
+
+    The keychain is the test run's own (under the launcher, as ``make test`` runs): the lab's
+    launcher finds its Secret Service answering and starts no other, so the reset between
+    journeys (``fresh_lab``) reaches the entry the notebooks save.
+    """
     tenant_dir = home / "tenant"
     env = {
         key: value
@@ -242,7 +319,7 @@ def lab_env(home: Path) -> Iterator[dict[str, str]]:
         background.stop(tenant_dir)  # by the pid in its state file
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def lab(home: Path, lab_env: dict[str, str]) -> Iterator[Lab]:
     server = Lab(home, lab_env)
     try:
@@ -252,8 +329,15 @@ def lab(home: Path, lab_env: dict[str, str]) -> Iterator[Lab]:
 
 
 @pytest.fixture
-def page() -> Iterator[object]:
-    """A page in Debian's Chromium, driven by Playwright (the test asks for it first: fail fast)."""
+def fresh_lab(lab: Lab) -> Lab:
+    """The module's JupyterLab as a journey finds it first, whatever ran in it before."""
+    lab.reset()
+    return lab
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's Chromium, driven by Playwright, once for the module."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (Debian's chromium package)")
     from playwright.sync_api import expect, sync_playwright
@@ -261,16 +345,27 @@ def page() -> Iterator[object]:
     expect.set_options(timeout=STEP)  # assertions wait as long as any step may take (not 5 s)
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
+        chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, timeout=STEP
         )
         try:
-            context = browser.new_context(viewport=VIEWPORT)
-            context.set_default_timeout(STEP)
-            tab = context.new_page()
-            yield tab
+            yield chromium
         finally:
-            browser.close()
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator[object]:
+    """A new page in a new browser context: no cookie, cache or storage from another test.
+
+    Tests ask for it before ``fresh_lab``, so a missing Chromium fails fast.
+    """
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(STEP)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 # --- what a learner does in JupyterLab --------------------------------------------------------
@@ -381,10 +476,12 @@ def families(lab: Lab) -> int:
     return len(control.sessions(EMAIL))
 
 
-def test_a_learner_signs_in_restores_uses_the_device_flow_and_signs_out(page, lab: Lab) -> None:
+def test_a_learner_signs_in_restores_uses_the_device_flow_and_signs_out(
+    page, fresh_lab: Lab
+) -> None:
     from playwright.sync_api import expect
 
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    lab = fresh_lab
     began = time.monotonic()
     try:
         page.goto(f"{lab.url}lab/tree/01-save-the-token.ipynb?token={lab.token}")
@@ -509,3 +606,136 @@ def test_a_learner_signs_in_restores_uses_the_device_flow_and_signs_out(page, la
         f"kernel {opened_in:.1f} s later; the learner's journey took "
         f"{time.monotonic() - began:.1f} s"
     )
+
+
+# --- sign in with the browser -----------------------------------------------------------------
+
+
+def signin_shot(tab, name: str, readme: str | None = None) -> Path:
+    SIGNIN_ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = SIGNIN_ARTIFACTS / f"{name}.png"
+    tab.screenshot(path=str(path))
+    if readme is not None:
+        target = IMAGES / readme
+        if os.environ.get(UPDATE_IMAGE) == "1" or not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+    return path
+
+
+def run_above(jlab, panel, cell_text: str, expected: str) -> None:
+    """Run every cell above the one after the cell holding ``cell_text`` (clear outputs first)."""
+    cell = panel.locator(".jp-Cell", has_text=cell_text).first
+    below = cell.locator("xpath=following-sibling::div[contains(@class,'jp-Cell')][1]")
+    below.locator(".jp-InputPrompt, .jp-InputArea").first.click()
+    menu(jlab, "Edit", "Clear Outputs of All Cells")
+    menu(jlab, "Run", "Run All Above Selected Cell")
+    ran(panel, expected)
+
+
+def sign_in_in_a_new_tab(jlab, widget, *, expect_password: bool, name: str, readme=None):
+    """Press the widget's button, open its link: the tenant's tab. Sign in there; the tab."""
+    from playwright.sync_api import expect
+
+    widget.locator(".st-browser-button").click()
+    expect(widget.locator(".st-status")).to_contain_text("Waiting for you to sign in")
+    link = widget.locator(".st-open-tenant")
+    expect(link).to_have_attribute("target", "_blank")
+    with jlab.context.expect_page() as opened:
+        link.click()
+    tab = opened.value
+    tab.wait_for_load_state()
+    if expect_password:
+        expect(tab.get_by_role("heading", name="Welcome")).to_be_visible()
+        # Found by their accessible names, as a screen reader announces them.
+        email, password = tab.get_by_label("Email address"), tab.get_by_label("Password")
+        expect(email).to_be_focused()
+        signin_shot(tab, f"{name}-login-page", readme)
+        email.fill(EMAIL)
+        password.fill(PASSWORD)
+        tab.get_by_role("button", name="Continue", exact=True).click()
+    else:
+        expect(tab.get_by_role("heading", name=f"Continue as {NAME}?")).to_be_visible()
+        expect(tab.locator("#st-warning")).to_contain_text("An application on this computer")
+        assert tab.get_by_label("Password").count() == 0
+        signin_shot(tab, f"{name}-continue-as", readme)
+        tab.get_by_role("button", name=f"Continue as {NAME}").click()
+    expect(tab.locator("h1")).to_have_text("Signed in")
+    expect(tab.locator("#st-callback")).to_contain_text("you can close this tab")
+    signin_shot(tab, f"{name}-tab-says-close")
+    tab.close()
+    expect(widget.locator(".st-status")).to_contain_text(f"Signed in as {NAME} ({EMAIL})")
+
+
+def test_the_login_page_reads_at_200_percent_zoom(page, lab_env: dict[str, str]) -> None:
+    from session_tutorial.pkce import authorization_request
+    from session_tutorial.provider import background
+    from session_tutorial.tenant import Tenant
+
+    running = background.status(Path(lab_env["SESSION_TUTORIAL_TENANT_DIR"]))
+    assert running is not None
+    request = authorization_request(
+        Tenant(running.url, "tutorial-app"), "http://127.0.0.1:9/callback"
+    )
+    # 200% zoom of a 1280 x 800 window lays the page out in 640 x 400 CSS pixels.
+    page.set_viewport_size({"width": 640, "height": 400})
+    page.goto(request.url)
+    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], f"scrolls sideways at 200%: {width}"
+    page.keyboard.press("Tab")  # from the email field to the password field: a visible ring
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"
+    signin_shot(page, "0-login-page-200-percent")
+
+
+def test_a_learner_signs_in_with_the_browser_restores_and_signs_out_of_the_tenant(
+    page, fresh_lab: Lab
+) -> None:
+    from playwright.sync_api import expect
+
+    lab = fresh_lab
+    try:
+        page.goto(f"{lab.url}lab/tree/01-save-the-token.ipynb?token={lab.token}")
+        nb01 = notebook(page, "01-save-the-token.ipynb")
+        kernel_idle(nb01)
+        run_above(page, nb01, "browser_login = BrowserLoginWidget(session)", "signed out")
+        widget = nb01.locator(".st-browser-login").first
+        to_top(nb01.locator(".jp-Cell", has=page.locator(".st-browser-login")).first)
+        sign_in_in_a_new_tab(page, widget, expect_password=True, name="1", readme="login-page.png")
+        signin_shot(page, "1-notebook-signed-in")
+        # A second sign-in: the tenant remembers the browser and only asks to continue.
+        sign_in_in_a_new_tab(
+            page, widget, expect_password=False, name="2", readme="sso-continue.png"
+        )
+
+        # The next launch: restart the kernel, notebook 02 restores from the keychain.
+        menu(page, "Kernel", "Restart Kernel…")
+        page.locator(".jp-Dialog-button", has_text="Restart").click()
+        kernel_idle(nb01)
+        nb02 = open_notebook(page, "02-restore-the-session.ipynb")
+        run_all(page, nb02, "Nothing is stored: the user is signed out.")
+        card = nb02.locator(".st-profile-card")
+        expect(card.first).to_contain_text(NAME)
+        to_top(nb02.locator(".jp-Cell", has=page.locator(".st-profile-card")).first)
+        signin_shot(page, "3-restored")
+
+        # Notebook 04: sign out of the tenant in this browser; then the password is asked.
+        nb04 = open_notebook(page, "04-sign-out.ipynb")
+        run_all(page, nb04, "Starting signed out")
+        sign_out = nb04.locator(".st-sign-out-link a, a.st-sign-out-link").first
+        with page.context.expect_page() as opened:
+            sign_out.click()
+        logged_out = opened.value
+        logged_out.wait_for_load_state()
+        expect(logged_out.locator("h1")).to_have_text("Signed out")
+        logged_out.close()
+        widget04 = nb04.locator(".st-browser-login").first
+        to_top(nb04.locator(".jp-Cell", has=page.locator(".st-browser-login")).first)
+        sign_in_in_a_new_tab(page, widget04, expect_password=True, name="4")
+        signin_shot(page, "4-signed-in-again")
+        assert lab.keychain_entry() is not None  # the keychain fresh_lab clears is the lab's
+    except Exception:
+        with contextlib.suppress(Exception):
+            signin_shot(page, "failure")
+        print("".join(lab.lines[-60:]))
+        raise

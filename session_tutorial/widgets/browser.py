@@ -73,7 +73,7 @@ class BrowserLoginWidget(widgets.VBox):
         self.button.on_click(lambda _b: self.start())
         self.cancel_button.on_click(lambda _b: self.cancel())
         super().__init__([widgets.HBox([self.button, self.cancel_button]), self.link, self.status])
-        # Stable CSS classes for the browser test (tests/test_browser_signin.py) and styling.
+        # Stable CSS classes for the browser test (tests/test_browser.py) and styling.
         self.add_class("st-widget")
         self.add_class("st-browser-login")
         self.button.add_class("st-browser-button")
