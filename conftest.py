@@ -50,6 +50,10 @@ from tests.provider_helpers import TEST_API  # noqa: E402
 # modules share one costly server per module (a module-scoped fixture).
 _ONE_WORKER_FILES = ("test_binder.py", "test_browser.py", "test_site.py")  # one server each
 _NOTEBOOK_GROUP = "notebooks-in-sequence"
+# Parametrized tests whose cases all read one costly session-scoped run: every case on one worker.
+_ONE_WORKER_TESTS = (  # one pytest that runs every notebook alone
+    "test_notebooks.py::test_notebook_passes_alone_in_a_fresh_kernel_with_an_empty_keychain",
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -157,13 +161,15 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
 
 def _work_unit(nodeid: str) -> str:
     """What must run on one worker, in order: every notebook's cells (nbval, in sequence as a
-    learner takes them, each notebook's cells in one kernel), a module in _ONE_WORKER_FILES;
-    any other test goes wherever a worker is free."""
-    file = nodeid.split("::", 1)[0]
+    learner takes them, each notebook's cells in one kernel), a module in _ONE_WORKER_FILES,
+    the cases of a test in _ONE_WORKER_TESTS; any other test goes wherever a worker is free."""
+    file, _, test = nodeid.partition("::")
     if file.endswith(".ipynb"):
         return _NOTEBOOK_GROUP
     if Path(file).name in _ONE_WORKER_FILES:
         return file
+    if f"{Path(file).name}::{test.split('[', 1)[0]}" in _ONE_WORKER_TESTS:
+        return nodeid.split("[", 1)[0]
     return nodeid
 
 

@@ -12,7 +12,9 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -266,10 +268,23 @@ def test_solution_expiry_script_runs_as_a_script_as_the_exercise_asks(local_tena
 
 
 # -- each notebook alone, and against a tenant without teaching controls ------------------------
-@pytest.mark.integration
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_passes_alone_in_a_fresh_kernel_with_an_empty_keychain(path: Path) -> None:
-    # A new launcher: a new private keychain, empty. A new pytest: a new tenant data dir.
+@dataclass(frozen=True)
+class AloneRun:
+    """One pytest under one new launcher that ran every notebook through nbval, each as if alone
+    (tests/notebooks_alone.py): what became of each notebook, and the run's own output."""
+
+    notebooks: dict[str, dict[str, Any]]
+    returncode: int
+    output: str
+
+
+@pytest.fixture(scope="session")
+def notebooks_alone(tmp_path_factory: pytest.TempPathFactory) -> AloneRun:
+    # A new launcher: a new private keychain, emptied again before each notebook. One pytest
+    # for all of them (each notebook still gets its own kernel, and its own new tenant): a
+    # pytest and a launcher of their own cost each notebook about 6 s of CPU to start.
+    report = tmp_path_factory.mktemp("notebooks-alone") / "report.json"
+    unused = ("hypothesispytest", "anyio", "xdist", "xdist.looponfail", "cacheprovider")
     result = subprocess.run(
         [
             sys.executable,
@@ -280,14 +295,16 @@ def test_notebook_passes_alone_in_a_fresh_kernel_with_an_empty_keychain(path: Pa
             "-m",
             "pytest",
             "-q",
+            *[arg for name in unused for arg in ("-p", f"no:{name}")],
             "-p",
-            "no:cacheprovider",
-            str(path.relative_to(ROOT)),
+            "tests.notebooks_alone",
+            f"--notebooks-alone-report={report}",
+            *[str(path.relative_to(ROOT)) for path in NOTEBOOKS],
         ],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
         check=False,
         env={
             k: v
@@ -295,7 +312,35 @@ def test_notebook_passes_alone_in_a_fresh_kernel_with_an_empty_keychain(path: Pa
             if k not in ("DBUS_SESSION_BUS_ADDRESS", "SESSION_TUTORIAL_KEYCHAIN")
         },
     )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    notebooks = json.loads(report.read_text()) if report.exists() else {}
+    return AloneRun(notebooks, result.returncode, result.stdout[-3000:] + result.stderr[-2000:])
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_passes_alone_in_a_fresh_kernel_with_an_empty_keychain(
+    path: Path, notebooks_alone: AloneRun
+) -> None:
+    ours = notebooks_alone.notebooks.get(str(path.relative_to(ROOT)))
+    assert ours is not None, f"{path.name} did not run:\n{notebooks_alone.output}"
+    assert not ours["failed"], (
+        "\n\n".join(f"{f['cell']} ({f['when']}):\n{f['text'][-3000:]}" for f in ours["failed"])
+        + f"\n\nThe tenant's log ends with:\n{ours.get('tenant_log', '')}"
+    )
+    code_cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    assert ours["passed"] + ours["skipped"] == len(code_cells), "not every cell ran"
+    assert ours["keychain_items_left"] == 0, "the keychain was not empty"
+    others = [
+        n for name, n in notebooks_alone.notebooks.items() if name != str(path.relative_to(ROOT))
+    ]
+    tenant = ours["tenant"]
+    assert tenant["url"] and tenant["pid"], "the notebook started no tenant of its own"
+    assert all(tenant["url"] != n["tenant"]["url"] for n in others), "a tenant another used"
+    assert all(ours["tenant_dir"] != n["tenant_dir"] for n in others), "a tenant another used"
+    # A failure elsewhere in the run shows in its own notebook's test; nothing else may fail.
+    assert notebooks_alone.returncode == 0 or any(
+        n["failed"] for n in notebooks_alone.notebooks.values()
+    ), notebooks_alone.output
 
 
 @pytest.fixture
