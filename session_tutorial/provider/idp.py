@@ -118,11 +118,16 @@ class IdentityProvider:
     def refresh_grant(self, token: str, scope: str | None) -> dict[str, Any]:
         """Exchange a refresh token for new tokens, rotating it (Auth0: Refresh Token Rotation)."""
         now = self.clock.now()
-        family, successor, granted = self.refresh_tokens.rotate(
-            token, self.config.client_id, now, scope
-        )
-        user = self._user(family.user_id)
-        return self._response(user, granted, family.audience, "refresh_token", family, successor)
+        # One transaction, one commit: the rotation and the access token issued with it. A
+        # family revoked for reuse or expiry stays revoked (InvalidGrant commits).
+        with self.db.transaction(commit_despite=(InvalidGrant,)):
+            family, successor, granted = self.refresh_tokens.rotate(
+                token, self.config.client_id, now, scope
+            )
+            user = self._user(family.user_id)
+            return self._response(
+                user, granted, family.audience, "refresh_token", family, successor
+            )
 
     def device_grant(self, device_code: str) -> dict[str, Any]:
         """Poll for a device code (RFC 8628 3.4)."""

@@ -100,11 +100,12 @@ class RefreshTokens:
         and expiry), InvalidScope (before any change) for a scope wider than the family's.
         """
         ended: tuple[str, str] | None = None  # (reason, message) when the family ends now
+        hashed = token_hash(token)
         with self._db.transaction() as c:
             row = c.execute(
                 "SELECT t.created_at AS issued_at, t.rotated_at, f.* FROM refresh_tokens t"
                 " JOIN families f ON t.family_id = f.id WHERE t.hash = ?",
-                (token_hash(token),),
+                (hashed,),
             ).fetchone()
             if row is None or row["revoked_at"] is not None or row["client_id"] != client_id:
                 raise InvalidGrant(UNKNOWN)
@@ -124,10 +125,7 @@ class RefreshTokens:
                 ended = ("idle", IDLE)
             else:
                 granted = self.check_scope(family, scope)
-                c.execute(
-                    "UPDATE refresh_tokens SET rotated_at = ? WHERE hash = ?",
-                    (now, token_hash(token)),
-                )
+                c.execute("UPDATE refresh_tokens SET rotated_at = ? WHERE hash = ?", (now, hashed))
                 c.execute(
                     "INSERT INTO refresh_tokens(hash, family_id, created_at) VALUES (?, ?, ?)",
                     (token_hash(successor), row["id"], now),
