@@ -366,6 +366,9 @@ def test_notebooks_run_against_a_tenant_without_teaching_controls(
             timeout=120,
             kernel_name="python3",
             resources={"metadata": {"path": str(path.parent)}},
+            # As nbval does: the kernel is killed once its cells ran, not asked to exit and
+            # waited for (up to 5 s when a notebook left a thread running).
+            shutdown_kernel="immediate",
         ).execute()
         text = json.dumps([c.get("outputs", []) for c in nb.cells])
         assert '"output_type": "error"' not in text, path.name
