@@ -43,6 +43,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -205,9 +206,11 @@ class Lab:
         from session_tutorial.store import CredentialStore
         from session_tutorial.tenant import Tenant
 
-        for session in self.api("GET", "api/sessions").json():
-            self.api("DELETE", f"api/sessions/{session['id']}")  # shuts its kernel down
-        for kernel in self.api("GET", "api/kernels").json():
+        # Every session's kernel shut down, all at once (each waits for its kernel to exit).
+        sessions = [f"api/sessions/{s['id']}" for s in self.api("GET", "api/sessions").json()]
+        with ThreadPoolExecutor(max(1, len(sessions))) as pool:
+            list(pool.map(lambda path: self.api("DELETE", path), sessions))
+        for kernel in self.api("GET", "api/kernels").json():  # any kernel without a session
             self.api("DELETE", f"api/kernels/{kernel['id']}")
         for path in self.root.iterdir():
             if path.is_dir():
