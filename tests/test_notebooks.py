@@ -295,6 +295,7 @@ def notebooks_alone(tmp_path_factory: pytest.TempPathFactory) -> AloneRun:
             "-m",
             "pytest",
             "-q",
+            "--color=no",  # nbval colours its diffs unless told: plain text in the messages
             *[arg for name in unused for arg in ("-p", f"no:{name}")],
             "-p",
             "tests.notebooks_alone",
@@ -334,7 +335,10 @@ def test_notebook_passes_alone_in_a_fresh_kernel_with_an_empty_keychain(
         n for name, n in notebooks_alone.notebooks.items() if name != str(path.relative_to(ROOT))
     ]
     tenant = ours["tenant"]
-    assert tenant["url"] and tenant["pid"], "the notebook started no tenant of its own"
+    assert tenant["url"] and tenant["pid"], (
+        "the notebook's kernel started no tenant in the data dir it was given "
+        "(each notebook opens with Tutorial.start())"
+    )
     assert all(tenant["url"] != n["tenant"]["url"] for n in others), "a tenant another used"
     assert all(ours["tenant_dir"] != n["tenant_dir"] for n in others), "a tenant another used"
     # A failure elsewhere in the run shows in its own notebook's test; nothing else may fail.
