@@ -26,6 +26,7 @@ import httpx
 import pytest
 from server_ready import read_until, wait_until_listening
 
+from session_tutorial.provider import background
 from session_tutorial.provider.background import free_port
 from session_tutorial.provider.forms import submit
 
@@ -117,6 +118,12 @@ class BinderHome:
     env: dict[str, str]
     tenant_port: int
 
+    @property
+    def tenant_dir(self) -> Path:
+        """Where binder/start's tenant keeps its state: the provider's default data dir under
+        this HOME (platformdirs' on Linux, the environment having no XDG_DATA_HOME)."""
+        return self.home / ".local" / "share" / "session-tutorial" / "tenant"
+
     def provider(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "session_tutorial.provider", *args],
@@ -154,7 +161,10 @@ def private_binder_home() -> Iterator[BinderHome]:
     try:
         yield binder
     finally:
-        binder.provider("stop")  # the tenant binder/start left in the background
+        # The tenant binder/start left in the background, stopped from here (`provider stop`
+        # would cost a Python start of its own); by the command if it lives elsewhere.
+        if not background.stop(binder.tenant_dir):
+            binder.provider("stop")
         shutil.rmtree(home, ignore_errors=True)
 
 
@@ -190,6 +200,7 @@ def test_binder_start_brings_up_the_keychain_and_the_tenant(binder_home: BinderH
     assert status.returncode == 0
     assert f"http://127.0.0.1:{port}" in status.stdout
     assert str(binder_home.home) in status.stdout  # the default data dir, under HOME
+    assert str(binder_home.tenant_dir) in status.stdout
     print(f"binder/start + probe: {elapsed:.2f} s")
 
 
