@@ -128,6 +128,9 @@ def peer() -> Iterator[Peer]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A session of its own, as the tenant has (background.start): Linux schedules each
+        # session as one group (autogroup), so neither server shares its group with wrk.
+        start_new_session=True,
     )
     try:
         assert proc.stdout is not None

@@ -26,7 +26,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from cryptography.hazmat.primitives import serialization
 
@@ -78,11 +78,9 @@ class SigningProcess(asyncio.SubprocessProtocol):
         self._stdin.write(json.dumps(pem.decode()).encode() + b"\n")
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.SubprocessTransport)
-        self._transport = transport
-        stdin = transport.get_pipe_transport(0)
-        assert isinstance(stdin, asyncio.WriteTransport)
-        self._stdin = stdin
+        # Cast, not checked: uvloop's transports are not subclasses of asyncio's.
+        self._transport = cast(asyncio.SubprocessTransport, transport)
+        self._stdin = cast(asyncio.WriteTransport, self._transport.get_pipe_transport(0))
 
     async def sign(self, signing_input: bytes) -> bytes:
         if not self.ready or self.failed or self._stdin is None or self._stdin.is_closing():
