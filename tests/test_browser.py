@@ -45,6 +45,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -448,15 +449,19 @@ def run_all(page, panel, expected: str) -> None:
 def save_notebook(page, path: Path) -> str:
     """Save the open notebook as a learner does (Ctrl+S); the widget state it wrote, as text."""
     before = path.stat().st_mtime_ns
-    page.keyboard.press("Control+s")
-    deadline = time.monotonic() + STEP / 1000
-    while True:  # the server writes the file: poll it until it is new and whole, bounded
-        assert time.monotonic() < deadline, f"{path.name} was not saved"
-        if path.stat().st_mtime_ns != before:
-            with contextlib.suppress(ValueError):
-                saved = json.loads(path.read_text())
-                return json.dumps(saved["metadata"].get("widgets", {}))
-        time.sleep(0.05)
+    # The server answers JupyterLab's PUT once it has written the file (whole, by a rename).
+    # (JupyterLab adds a cache-busting query to the URL.)
+    with page.expect_response(
+        lambda r: (
+            r.request.method == "PUT"
+            and urlsplit(r.url).path.endswith(f"/api/contents/{path.name}")
+        )
+    ) as put:
+        page.keyboard.press("Control+s")
+    assert put.value.ok, f"{path.name} was not saved: {put.value.status}"
+    assert path.stat().st_mtime_ns != before, f"{path.name} was not written"
+    saved = json.loads(path.read_text())
+    return json.dumps(saved["metadata"].get("widgets", {}))
 
 
 def run_below(page, cell, source: str) -> None:
