@@ -55,6 +55,17 @@ _ONE_WORKER_TESTS = (  # one pytest that runs every notebook alone
     "test_notebooks.py::test_notebook_passes_alone_in_a_fresh_kernel_with_an_empty_keychain",
 )
 
+# Work units that take longest (seconds of one worker, measured on main), handed out first.
+_LONGEST_FIRST = (
+    "tests/test_browser.py",  # one JupyterLab, Chromium, three journeys
+    "tests/test_notebooks.py::test_notebook_passes_alone_in_a_fresh_kernel_with_an_empty_keychain",
+    "tests/test_site.py",  # the site's build and its walk in Chromium
+    _NOTEBOOK_GROUP,
+    "tests/test_binder.py",
+    "tests/test_notebooks.py::test_notebooks_run_against_a_tenant_without_teaching_controls",
+    "tests/test_commands.py::test_every_command_a_message_or_notebook_gives_runs_as_written",
+)
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """Under the launcher's private keychain, start each xdist worker under a launcher too.
@@ -155,6 +166,16 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     class Scheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return _work_unit(nodeid)
+
+        def _assign_work_unit(self, node: object) -> None:
+            # The longest units first, then the rest in collection order: a long unit handed
+            # out last would leave one worker running it alone at the end of the run.
+            if not getattr(self, "_ordered", False):
+                self._ordered = True
+                first = [s for s in _LONGEST_FIRST if s in self.workqueue]
+                for scope in reversed(first):
+                    self.workqueue.move_to_end(scope, last=False)
+            super()._assign_work_unit(node)  # type: ignore[arg-type]
 
     return Scheduling(config, log)
 
