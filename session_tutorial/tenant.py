@@ -41,6 +41,12 @@ def _ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
     return context
 
 
+def default_ssl_context() -> ssl.SSLContext:
+    """httpx's default trust store, as one context shared by the process (see _ssl_context): for
+    requests that are not made for a Tenant, such as the local tenant's own helpers."""
+    return _ssl_context(None)
+
+
 @dataclass(frozen=True)
 class Tenant:
     """An Auth0 tenant (or the local one) and the app's client id, with the URLs derived from them.
