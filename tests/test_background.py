@@ -91,3 +91,20 @@ def test_a_form_notices_the_local_tenant_stopped_started_again_and_moved(tmp_pat
         assert "restart the kernel" in explain(down, tenant).text
     finally:
         background.stop(tmp_path)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads Linux's /proc")
+def test_an_exited_tenant_that_is_not_reaped_yet_counts_as_stopped() -> None:
+    # A tenant that another process started is reaped by init, which in a container can take
+    # seconds: stop() must not wait for that. A child of ours that exited, left unreaped
+    # (WNOWAIT), is exactly such a zombie.
+    import os
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # exited; still in the table
+    try:
+        assert not background._alive(child.pid)
+    finally:
+        child.wait()
+    assert background._alive(os.getpid())

@@ -46,13 +46,21 @@ class Running:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs: a zombie (exited, not yet reaped) does not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    # A tenant another process started is reaped by init once that process has exited, which in
+    # containers can take a second or more; meanwhile the signal above still reaches it. Linux
+    # tells: its state is Z. Where /proc is missing (macOS, Windows), the signal is the answer.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
 
 
 def _answers(url: str) -> bool:
