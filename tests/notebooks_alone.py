@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -149,3 +150,5 @@ class _Alone:
                     log.read_text(errors="replace")[-2000:] if log.exists() else ""
                 )
         self.report_path.write_text(json.dumps(self.notebooks, indent=1))
+        # The tenants' data dirs hold their signing keys and admin keys: nothing to leave in /tmp.
+        shutil.rmtree(self.root, ignore_errors=True)
