@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import sys
 import tempfile
 import uuid
@@ -122,6 +123,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     background.stop(Path(os.environ["SESSION_TUTORIAL_TENANT_DIR"]))
     if (_TMP / "api-tenant").exists():
         background.stop(_TMP / "api-tenant")
+    # The tenants' data dirs hold their signing and admin keys: nothing of them stays in /tmp.
+    shutil.rmtree(_TMP, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
