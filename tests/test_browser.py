@@ -53,6 +53,7 @@ from server_ready import read_until, wait_until_listening
 
 from session_tutorial.provider import background
 from session_tutorial.provider.config import DEMO_USERS
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -61,19 +62,6 @@ IMAGES = ROOT / "docs" / "images"
 README_IMAGE = IMAGES / "signed-in.png"
 # Set to 1 to replace README_IMAGE with this run's screenshot (written anyway when missing).
 UPDATE_IMAGE = "SESSION_TUTORIAL_UPDATE_SCREENSHOT"
-CHROMIUM = Path("/usr/bin/chromium")
-# Flags that keep Chromium off the network it cannot reach (Playwright adds --headless and a
-# fresh --user-data-dir itself).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-VIEWPORT = {"width": 1280, "height": 800}
 START_TIMEOUT = 60  # seconds: JupyterLab's start, an upper bound, never a wait
 STEP = 30_000  # milliseconds: the longest any one thing the learner waits for may take
 DEVICE_INTERVAL = 1  # seconds between the device flow's polls (the learner's tenant: 5)

@@ -39,6 +39,7 @@ import yaml
 from scripts import build_site
 from session_tutorial import errors
 from session_tutorial.provider.config import DEMO_USERS
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "site"
@@ -49,17 +50,6 @@ README_IMAGES = {  # page, colour scheme -> the README's screenshot
 }
 # The site's one setting (docs/site/conf.py): the repository its Binder buttons name.
 REPOSITORY = os.environ.get("SESSION_TUTORIAL_REPOSITORY", "OWNER/session-tutorial")
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [  # as tests/test_browser.py: off the network this machine cannot reach
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-VIEWPORT = {"width": 1280, "height": 800}
 STEP = 30_000  # ms: the most a page may take to load or draw on a loaded machine; no wait
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 JWT_SHAPED = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
