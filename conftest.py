@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 # Tests never touch a learner's own tenant: every default data dir points into a temp dir.
@@ -33,12 +34,19 @@ collect_ignore_glob = ["notebooks/solutions/*"]
 
 from keyring.backends import SecretService  # noqa: E402
 
-from session_tutorial import CredentialStore, KeychainUnavailable  # noqa: E402
+from session_tutorial import (  # noqa: E402
+    CredentialStore,
+    KeychainUnavailable,
+    SessionManager,
+    Tenant,
+)
 from session_tutorial.launcher import PRIVATE_KEYCHAIN  # noqa: E402
 from session_tutorial.provider import background  # noqa: E402
 from session_tutorial.provider.app import admin_key  # noqa: E402
 from session_tutorial.provider.control import SyncedClock, TenantControl  # noqa: E402
+from session_tutorial.scripted_browser import ScriptedBrowser  # noqa: E402
 from session_tutorial.store import KEYCHAIN_ENV  # noqa: E402
+from session_tutorial.tenant import default_ssl_context  # noqa: E402
 from tests.provider_helpers import TEST_API  # noqa: E402
 
 # Each tenant this session starts in its default data dir (a notebook's kernel, Tutorial.start)
@@ -148,6 +156,29 @@ def keychain() -> Iterator[CredentialStore]:
         pytest.fail(str(exc))
     yield store
     store.clear()
+
+
+@pytest.fixture
+def manager(local_tenant: LocalTenant, keychain: CredentialStore) -> Iterator[SessionManager]:
+    """A SessionManager of the real tenant, saving in a fresh entry of the real keychain."""
+    tenant = Tenant(local_tenant.url, "tutorial-app", clock=local_tenant.clock)
+    with SessionManager(tenant, keychain, clock=local_tenant.clock) as m:
+        yield m
+
+
+@pytest.fixture
+def http(local_tenant: LocalTenant) -> Iterator[httpx.Client]:
+    """An HTTP client of the real tenant (with the process's one TLS context: a new one costs
+    about 40 ms of CPU to read the CA certificates, even for http://)."""
+    with httpx.Client(base_url=local_tenant.url, timeout=10, verify=default_ssl_context()) as c:
+        yield c
+
+
+@pytest.fixture
+def browser() -> Iterator[ScriptedBrowser]:
+    """The tenant's pages played by code (session_tutorial.scripted_browser), not Chromium."""
+    with ScriptedBrowser() as b:
+        yield b
 
 
 @pytest.fixture

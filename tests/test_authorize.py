@@ -27,18 +27,6 @@ from tests.provider_helpers import ADA, ALAN, FakeClock, error_of, login, refres
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def http(local_tenant: LocalTenant) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=local_tenant.url, timeout=10) as client:
-        yield client
-
-
-@pytest.fixture
-def browser() -> Iterator[ScriptedBrowser]:
-    with ScriptedBrowser() as b:
-        yield b
-
-
 def sign_in(browser: ScriptedBrowser, url: str, user: tuple[str, str] = ADA) -> Page:
     page = browser.open(url)
     assert page.status == 200 and page.shows_password_field, page.text

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import socket
 import threading
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -37,19 +36,6 @@ from tests.provider_helpers import ADA
 
 pytestmark = pytest.mark.integration
 WAIT = 30.0  # seconds: an upper bound for a step, never a wait
-
-
-@pytest.fixture
-def manager(local_tenant: LocalTenant, keychain: CredentialStore) -> Iterator[SessionManager]:
-    tenant = Tenant(local_tenant.url, "tutorial-app", clock=local_tenant.clock)
-    with SessionManager(tenant, keychain, clock=local_tenant.clock) as m:
-        yield m
-
-
-@pytest.fixture
-def browser() -> Iterator[ScriptedBrowser]:
-    with ScriptedBrowser() as b:
-        yield b
 
 
 class Person:

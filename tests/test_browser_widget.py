@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from conftest import LocalTenant
-from session_tutorial import CredentialStore, SessionManager, Tenant
+from session_tutorial import CredentialStore, SessionManager
 from session_tutorial.scripted_browser import ScriptedBrowser, play_sign_in
 from session_tutorial.widgets import BrowserLoginWidget
 from tests.provider_helpers import ADA
 
 pytestmark = pytest.mark.integration
 WAIT = 30.0  # an upper bound, never a wait
-
-
-@pytest.fixture
-def manager(local_tenant: LocalTenant, keychain: CredentialStore) -> Iterator[SessionManager]:
-    tenant = Tenant(local_tenant.url, "tutorial-app", clock=local_tenant.clock)
-    with SessionManager(tenant, keychain, clock=local_tenant.clock) as m:
-        yield m
-
-
-@pytest.fixture
-def browser() -> Iterator[ScriptedBrowser]:
-    with ScriptedBrowser() as b:
-        yield b
 
 
 def test_the_button_shows_the_link_waits_and_turns_to_signed_in(

@@ -22,12 +22,6 @@ from tests.provider_helpers import ADA, CLIENT, DEVICE, SCOPE, error_of, login, 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def http(local_tenant: LocalTenant) -> httpx.Client:
-    with httpx.Client(base_url=local_tenant.url, timeout=10) as client:
-        yield client
-
-
 def test_issuer_has_a_trailing_slash_like_auth0s(http: httpx.Client, local_tenant: LocalTenant):
     conf = http.get("/.well-known/openid-configuration").json()
     assert conf["issuer"] == local_tenant.url + "/"

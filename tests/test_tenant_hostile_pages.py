@@ -24,12 +24,6 @@ EVIL = {"Origin": "http://evil.example"}
 
 
 @pytest.fixture
-def http(local_tenant: LocalTenant) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=local_tenant.url, timeout=10) as client:
-        yield client
-
-
-@pytest.fixture
 def elsewhere(local_tenant: LocalTenant) -> Iterator[httpx.Client]:
     """A client from another address (127.0.0.2), as a second machine would be."""
     transport = httpx.HTTPTransport(local_address="127.0.0.2")
