@@ -42,8 +42,8 @@ from session_tutorial import (  # noqa: E402
 )
 from session_tutorial.launcher import PRIVATE_KEYCHAIN  # noqa: E402
 from session_tutorial.provider import background  # noqa: E402
-from session_tutorial.provider.app import admin_key  # noqa: E402
 from session_tutorial.provider.control import SyncedClock, TenantControl  # noqa: E402
+from session_tutorial.provider.keyfiles import admin_key  # noqa: E402
 from session_tutorial.scripted_browser import ScriptedBrowser  # noqa: E402
 from session_tutorial.store import KEYCHAIN_ENV  # noqa: E402
 from session_tutorial.tenant import default_ssl_context  # noqa: E402

@@ -25,8 +25,8 @@ import httpx
 from session_tutorial.client import AuthClient
 from session_tutorial.credentials import Credentials
 from session_tutorial.provider import background
-from session_tutorial.provider.app import admin_key
 from session_tutorial.provider.control import TenantControl
+from session_tutorial.provider.keyfiles import admin_key
 from session_tutorial.session import SessionManager
 from session_tutorial.store import CredentialStore
 from session_tutorial.tenant import Tenant

@@ -35,8 +35,8 @@ from pathlib import Path
 import httpx
 
 from session_tutorial.provider import background
-from session_tutorial.provider.app import admin_key
 from session_tutorial.provider.control import TenantControl
+from session_tutorial.provider.keyfiles import admin_key
 
 CLIENT = "tutorial-app"
 CONNECTION = "Username-Password-Authentication"

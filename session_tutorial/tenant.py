@@ -222,7 +222,7 @@ class Tenant:
 
 def published_idle_lifetime(data_dir: Path) -> float | None:
     """The inactivity lifetime the local tenant running for ``data_dir`` publishes, or None."""
-    from session_tutorial.provider.server import STATE_FILE
+    from session_tutorial.provider.config import STATE_FILE
 
     try:
         idle = json.loads((data_dir / STATE_FILE).read_text())["refresh_token_idle_lifetime"]

@@ -372,9 +372,9 @@ def _teaching_controls(tenant: Tenant) -> Any:
     """The tenant's TenantControl when it has teaching controls, else None."""
     if tenant.host.split(":")[0] not in ("127.0.0.1", "localhost"):
         return None
-    from session_tutorial.provider.app import admin_key
     from session_tutorial.provider.config import default_data_dir
     from session_tutorial.provider.control import TenantControl
+    from session_tutorial.provider.keyfiles import admin_key
 
     data_dir = default_data_dir()
     control = TenantControl(tenant.base_url, admin_key(data_dir), data_dir=data_dir)

@@ -188,9 +188,9 @@ class Lab:
         """Back to how a learner's first ``make lab`` finds it: no kernel, the notebooks as
         committed, no saved workspace (no tab reopens), no keychain entry for its tenant, the
         tenant's clock reset and every sign-in of Ada's revoked."""
-        from session_tutorial.provider.app import admin_key
         from session_tutorial.provider.config import CLIENT_ID
         from session_tutorial.provider.control import TenantControl
+        from session_tutorial.provider.keyfiles import admin_key
         from session_tutorial.session import SERVICE
         from session_tutorial.store import CredentialStore
         from session_tutorial.tenant import Tenant
@@ -464,8 +464,8 @@ def run_below(page, cell, source: str) -> None:
 
 def families(lab: Lab) -> int:
     """How many refresh-token families (sign-ins) the tenant holds for Ada."""
-    from session_tutorial.provider.app import admin_key
     from session_tutorial.provider.control import TenantControl
+    from session_tutorial.provider.keyfiles import admin_key
 
     data_dir = Path(lab.env["SESSION_TUTORIAL_TENANT_DIR"])
     control = TenantControl(lab.tenant_url, admin_key(data_dir), data_dir=data_dir)

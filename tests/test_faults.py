@@ -39,8 +39,8 @@ from session_tutorial.errors import (
     StoreWarning,
 )
 from session_tutorial.provider import background
-from session_tutorial.provider.app import admin_key
 from session_tutorial.provider.control import TenantControl
+from session_tutorial.provider.keyfiles import admin_key
 from session_tutorial.session import SessionManager
 from session_tutorial.store import CredentialStore
 from session_tutorial.tenant import Tenant

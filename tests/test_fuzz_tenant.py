@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from session_tutorial.provider import TenantConfig, create_app
-from session_tutorial.provider.app import admin_key
+from session_tutorial.provider.keyfiles import admin_key
 from tests.provider_helpers import ADA, ALAN, CLIENT, DEVICE, REALM
 
 FUZZ = settings(

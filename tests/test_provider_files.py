@@ -20,8 +20,7 @@ import httpx
 import pytest
 
 from session_tutorial.provider import IdentityProvider, TenantConfig, background
-from session_tutorial.provider.app import admin_key
-from session_tutorial.provider.keyfiles import TenantFilesError, read_or_create
+from session_tutorial.provider.keyfiles import TenantFilesError, admin_key, read_or_create
 
 OTHER_UID = 54321
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="only root can chown to another user")

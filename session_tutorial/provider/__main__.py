@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             print(found or f"no local tenant is running for {data_dir}")
             return 0 if found else 1
         if args.command == "admin-key":
-            from .app import admin_key
+            from .keyfiles import admin_key
 
             print(admin_key(data_dir))
             return 0

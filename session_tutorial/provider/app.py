@@ -9,10 +9,8 @@ Example::
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -21,7 +19,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import keyfiles
 from .config import TenantConfig
 from .endpoints import (
     authorize,
@@ -37,32 +34,10 @@ from .endpoints import (
 from .errors import MethodNotAllowed, NotFound, OAuthError
 from .forms import FormGuard, HtmlHeaders, own_origins
 from .idp import IdentityProvider
+from .keyfiles import admin_key
 from .signer import Signer
 
 log = logging.getLogger("session_tutorial.provider")
-
-
-ADMIN_KEY_MIN = 24  # characters: a shorter, blank or empty admin.key is replaced
-
-
-def admin_key(data_dir: Path) -> str:
-    """The tenant's admin key for teaching controls, made on first use (mode 0600).
-
-    An empty, short or blank ``admin.key`` would let the teaching controls run with no real
-    key: it is replaced by a new one, with a warning. The folder must be the user's own
-    (:func:`.keyfiles.secure_data_dir`).
-    """
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    keyfiles.secure_data_dir(data_dir)
-
-    def sound(data: bytes) -> bool:
-        key = data.decode("utf-8", "replace").strip()
-        return len(key) >= ADMIN_KEY_MIN and not any(c.isspace() for c in key)
-
-    key = keyfiles.read_or_create(
-        data_dir / "admin.key", lambda: secrets.token_urlsafe(24).encode(), sound
-    )
-    return key.decode().strip()
 
 
 async def _oauth_error(request: Request, exc: Exception) -> Response:

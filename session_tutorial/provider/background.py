@@ -22,8 +22,7 @@ from filelock import FileLock
 from session_tutorial.tenant import default_ssl_context
 
 from . import keyfiles
-from .config import DEFAULT_PORT, default_data_dir
-from .server import STATE_FILE
+from .config import DEFAULT_PORT, STATE_FILE, default_data_dir
 
 START_TIMEOUT = 30.0
 PORT_FILE = "port"  # the port of the last background start, tried first next time

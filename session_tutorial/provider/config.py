@@ -12,6 +12,7 @@ CLIENT_ID = "tutorial-app"
 CONNECTION = "Username-Password-Authentication"
 DEFAULT_PORT = 8941
 CLOCK_FILE = "clock.json"  # the clock's offset, published for clients on this machine
+STATE_FILE = "server.json"  # where a running tenant says its URL, pid and settings
 DEMO_USERS = (
     ("ada@example.com", "Analytical-Engine-1843", "Ada Lovelace"),
     ("alan@example.com", "Turing-Machine-1936", "Alan Turing"),

@@ -23,9 +23,9 @@ import httpx
 from session_tutorial.commands import tenant_command
 from session_tutorial.tenant import default_ssl_context
 
-from .app import admin_key
 from .background import ensure_running, status
 from .config import CLOCK_FILE, default_data_dir
+from .keyfiles import admin_key
 
 
 class TeachingControlError(RuntimeError):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import stat
 import tempfile
 from collections.abc import Callable
@@ -135,3 +136,24 @@ def read_or_create(
     data = make()
     replace(path, data)
     return data
+
+
+ADMIN_KEY_MIN = 24  # characters: a shorter, blank or empty admin.key is replaced
+
+
+def admin_key(data_dir: Path) -> str:
+    """The tenant's admin key for teaching controls, made on first use (mode 0600).
+
+    An empty, short or blank ``admin.key`` would let the teaching controls run with no real
+    key: it is replaced by a new one, with a warning. The folder must be the user's own
+    (:func:`secure_data_dir`).
+    """
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    secure_data_dir(data_dir)
+
+    def sound(data: bytes) -> bool:
+        key = data.decode("utf-8", "replace").strip()
+        return len(key) >= ADMIN_KEY_MIN and not any(c.isspace() for c in key)
+
+    key = read_or_create(data_dir / "admin.key", lambda: secrets.token_urlsafe(24).encode(), sound)
+    return key.decode().strip()

@@ -7,6 +7,7 @@ tenant's other requests. Verification compares in constant time (inside libargon
 
 from __future__ import annotations
 
+import functools
 import secrets
 
 from argon2 import PasswordHasher
@@ -28,6 +29,9 @@ def verify_password(password: str, stored: str) -> bool:
         return False
 
 
-# Checked against when the email is unknown, so a wrong email costs as long as a wrong password
-# and response time does not tell which emails have accounts.
-DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+@functools.cache
+def dummy_hash() -> str:
+    """Checked against when the email is unknown, so a wrong email costs as long as a wrong
+    password and response time does not tell which emails have accounts. Made on first use:
+    a process that only reads the tenant's files (a kernel, a script) never pays for it."""
+    return hash_password(secrets.token_urlsafe(16))

@@ -13,10 +13,8 @@ from pathlib import Path
 import uvicorn
 
 from .app import create_app
-from .config import TenantConfig
+from .config import STATE_FILE, TenantConfig
 from .connections import with_request_deadline
-
-STATE_FILE = "server.json"
 
 
 def issuer_for(host: str, port: int) -> str:

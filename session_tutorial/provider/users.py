@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .errors import InvalidGrant, TooManyAttempts, UserExists
-from .passwords import DUMMY_HASH, hash_password, verify_password
+from .passwords import dummy_hash, hash_password, verify_password
 from .storage import Database
 
 MAX_NAME = 128  # characters of a user's name (the login page's field allows as many)
@@ -134,7 +134,7 @@ class Users:
         and source.
         """
         row = self._db.one("SELECT * FROM users WHERE email = ?", email.strip().lower())
-        ok = verify_password(password, row["password_hash"] if row else DUMMY_HASH)
+        ok = verify_password(password, row["password_hash"] if row else dummy_hash())
         if row is None:
             raise InvalidGrant()
         key = (row["id"], source)
