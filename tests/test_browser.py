@@ -556,10 +556,7 @@ def test_a_learner_signs_in_restores_uses_the_device_flow_and_signs_out(
         code = device.locator(".st-device-code").inner_text().split()[-1]
         link = device.locator(".st-device-link a")
         expect(link).to_have_attribute("target", "_blank")
-        with page.context.expect_page() as opened:
-            link.click()
-        activate = opened.value
-        activate.wait_for_load_state()
+        activate = open_in_new_tab(page, link)
         assert activate.url.startswith(f"{lab.tenant_url}/activate?user_code="), activate.url
         expect(activate.locator("#user_code")).to_have_value(code)  # prefilled from the link
         activate.locator("#username").fill(EMAIL)
@@ -629,6 +626,15 @@ def run_above(jlab, panel, cell_text: str, expected: str) -> None:
     ran(panel, expected)
 
 
+def open_in_new_tab(page, link):
+    """Click a link that opens a new tab, as a learner does; the tab, loaded."""
+    with page.context.expect_page() as opened:
+        link.click()
+    tab = opened.value
+    tab.wait_for_load_state()
+    return tab
+
+
 def sign_in_in_a_new_tab(jlab, widget, *, expect_password: bool, name: str, readme=None):
     """Press the widget's button, open its link: the tenant's tab. Sign in there; the tab."""
     from playwright.sync_api import expect
@@ -637,10 +643,7 @@ def sign_in_in_a_new_tab(jlab, widget, *, expect_password: bool, name: str, read
     expect(widget.locator(".st-status")).to_contain_text("Waiting for you to sign in")
     link = widget.locator(".st-open-tenant")
     expect(link).to_have_attribute("target", "_blank")
-    with jlab.context.expect_page() as opened:
-        link.click()
-    tab = opened.value
-    tab.wait_for_load_state()
+    tab = open_in_new_tab(jlab, link)
     if expect_password:
         expect(tab.get_by_role("heading", name="Welcome")).to_be_visible()
         # Found by their accessible names, as a screen reader announces them.
@@ -719,10 +722,7 @@ def test_a_learner_signs_in_with_the_browser_restores_and_signs_out_of_the_tenan
         nb04 = open_notebook(page, "04-sign-out.ipynb")
         run_all(page, nb04, "Starting signed out")
         sign_out = nb04.locator(".st-sign-out-link a, a.st-sign-out-link").first
-        with page.context.expect_page() as opened:
-            sign_out.click()
-        logged_out = opened.value
-        logged_out.wait_for_load_state()
+        logged_out = open_in_new_tab(page, sign_out)
         expect(logged_out.locator("h1")).to_have_text("Signed out")
         logged_out.close()
         widget04 = nb04.locator(".st-browser-login").first

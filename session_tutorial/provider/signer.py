@@ -10,9 +10,9 @@ A served tenant starts :data:`HELPERS` helpers the first time it signs :data:`BU
 within a second (a workshop room, not a single learner, who never pays for them), and gives
 each JWT to the least busy one. A helper gets the key once, over its stdin; then the tenant
 sends it a JWT's signing input (:meth:`~.tokens.Unsigned.signing_input`, one ASCII line) and it
-answers with the base64url signature (one line), in order: no JSON, no PyJWT, nothing to parse
-but the lines. If one fails, exits or answers anything but base64url, the tenant signs in its
-own process instead: a grant never fails because of it. Run as
+answers with the base64url signature (one line, PyJWT's RS256), in order: no JSON, nothing
+to parse but the lines. If one fails, exits or answers anything but base64url, the tenant
+signs in its own process instead: a grant never fails because of it. Run as
 ``python -m session_tutorial.provider.signer``.
 """
 
