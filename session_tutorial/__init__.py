@@ -43,6 +43,7 @@ from session_tutorial.errors import (
 from session_tutorial.idtoken import JwksCache, TokenView, inspect_token, verify_id_token
 from session_tutorial.pkce import AuthorizationRequest
 from session_tutorial.retry import RetryPolicy
+from session_tutorial.secret_service import KeptSessionKeyring
 from session_tutorial.session import SessionManager
 from session_tutorial.store import CredentialStore, MemoryStore, Store
 from session_tutorial.tenant import Tenant
@@ -89,6 +90,7 @@ __all__ = [
     "DeviceLogin",
     "DeviceLoginWidget",
     "JwksCache",
+    "KeptSessionKeyring",
     "KeychainUnavailable",
     "LoginForm",
     "MemoryStore",

@@ -67,8 +67,9 @@ _MAX_MANIFEST: Final = 1024  # characters; a real manifest has about 110
 # module check (of the backend's class and every base class) also catches them if a
 # configuration raises their priority, or a subclass in another module does.
 _REFUSED_MODULES: Final = ("keyrings.alt", "keyrings.cryptfile")
+_SECRET_SERVICE: Final = "keyring.backends.SecretService.Keyring"
 _FRIENDLY_NAMES: Final = {
-    "keyring.backends.SecretService.Keyring": "Secret Service (D-Bus)",
+    _SECRET_SERVICE: "Secret Service (D-Bus)",
     "keyring.backends.libsecret.Keyring": "Secret Service (libsecret)",
     "keyring.backends.kwallet.DBusKeyring": "KWallet",
     "keyring.backends.macOS.Keyring": "macOS Keychain",
@@ -115,7 +116,7 @@ def _translate(exc: BaseException, backend: str, action: str) -> StoreError:
 def _describe(backend: KeyringBackend) -> str:
     for cls in type(backend).__mro__:
         path = f"{cls.__module__}.{cls.__qualname__}"
-        if path == "keyring.backends.SecretService.Keyring" and KEYCHAIN_ENV in os.environ:
+        if path == _SECRET_SERVICE and KEYCHAIN_ENV in os.environ:
             return f"Secret Service ({os.environ[KEYCHAIN_ENV]})"
         if path in _FRIENDLY_NAMES:
             return _FRIENDLY_NAMES[path]
@@ -140,6 +141,21 @@ def _refusal(backend: KeyringBackend) -> str | None:
     return None
 
 
+def _keeping_its_session(backend: KeyringBackend) -> KeyringBackend:
+    """keyring's Secret Service backend becomes one that keeps its connection and session.
+
+    The same items in the same collection, without a new D-Bus connection and Diffie-Hellman
+    exchange on every call (secret_service.py); any other backend is used as it is.
+    """
+    if f"{type(backend).__module__}.{type(backend).__qualname__}" != _SECRET_SERVICE:
+        return backend
+    from .secret_service import KeptSessionKeyring
+
+    kept = KeptSessionKeyring()
+    kept.__dict__.update(vars(backend))  # its scheme and preferred collection, if any
+    return kept
+
+
 def _choose(backend: KeyringBackend) -> tuple[KeyringBackend | None, str]:
     """The backend to use (a chainer's first acceptable member) and why none, if none."""
     candidates = backend.backends if isinstance(backend, chainer.ChainerBackend) else [backend]
@@ -147,7 +163,7 @@ def _choose(backend: KeyringBackend) -> tuple[KeyringBackend | None, str]:
     for candidate in candidates:
         reason = _refusal(candidate)
         if reason is None:
-            return candidate, ""
+            return _keeping_its_session(candidate), ""
         reasons.append(f"{_describe(candidate)}: {reason}")
     return None, "; ".join(reasons) or "keyring found no keychain on this machine"
 
