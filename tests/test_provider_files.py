@@ -184,3 +184,29 @@ def test_a_planted_state_file_never_names_the_tenant_or_the_process_to_stop(
                 background.ensure_running(tmp_path)
         finally:
             fake.shutdown()
+
+
+def test_a_signing_key_whose_parts_do_not_belong_together_is_refused(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    _start(tmp_path).close()
+    path = tmp_path / "signing-key.pem"
+    good = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    assert isinstance(good, rsa.RSAPrivateKey)
+    n = good.private_numbers()
+    # The private exponent and a CRT exponent altered: still a well-formed PEM file, but its
+    # signatures no longer verify (OpenSSL would fall back to d if only a CRT part were off).
+    damaged = rsa.RSAPrivateNumbers(
+        n.p, n.q, n.d + 2, n.dmp1 + 2, n.dmq1, n.iqmp, n.public_numbers
+    ).private_key(unsafe_skip_rsa_key_validation=True)
+    path.write_bytes(
+        damaged.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+
+    with pytest.raises(ValueError, match=r"signing-key\.pem holds an RSA key whose parts do not"):
+        _start(tmp_path)

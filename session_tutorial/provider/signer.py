@@ -28,8 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, cast
 
-from cryptography.hazmat.primitives import serialization
-
+from .keys import load_own_pem
 from .tokens import TokenMinter, Unsigned, compact, rs256
 
 log = logging.getLogger("session_tutorial.provider")
@@ -233,7 +232,7 @@ def main() -> int:
     per line; each answered with its base64url RS256 signature on a line of stdout, in order."""
     given, out = sys.stdin.buffer, sys.stdout.buffer
     pem = json.loads(given.readline())
-    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    key = load_own_pem(pem.encode())  # the tenant's own key, from the tenant (keys.py)
     del pem
     out.write(_READY + b"\n")
     out.flush()
