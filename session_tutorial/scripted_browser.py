@@ -22,6 +22,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from .tenant import default_ssl_context
+
 
 class _Forms(HTMLParser):
     """The first form's action and hidden fields, and the page's buttons and title."""
@@ -91,9 +93,11 @@ class ScriptedBrowser:
         *,
         timeout: float = 10.0,
         http: httpx.Client | None = None,
-        verify: ssl.SSLContext | bool = True,
+        verify: ssl.SSLContext | bool | None = None,
     ) -> None:
-        self.http = http or httpx.Client(timeout=timeout, verify=verify)
+        # None: the process's one default context, not a new one per browser (tenant.py).
+        chosen = default_ssl_context() if verify is None else verify
+        self.http = http or httpx.Client(timeout=timeout, verify=chosen)
 
     def close(self) -> None:
         self.http.close()
