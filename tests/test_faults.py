@@ -43,7 +43,7 @@ from session_tutorial.provider.control import TenantControl
 from session_tutorial.provider.keyfiles import admin_key
 from session_tutorial.session import SessionManager
 from session_tutorial.store import CredentialStore
-from session_tutorial.tenant import Tenant
+from session_tutorial.tenant import Tenant, default_ssl_context
 
 pytestmark = pytest.mark.integration
 
@@ -142,7 +142,7 @@ class KillMidRequest(httpx.BaseTransport):
     """
 
     def __init__(self, kill: Callable[[], None]) -> None:
-        self.inner = httpx.HTTPTransport()
+        self.inner = httpx.HTTPTransport(verify=default_ssl_context())
         self.kill = kill
         self.armed = True
 
@@ -194,7 +194,7 @@ class KillAfterAnswer(httpx.BaseTransport):
     """The tenant rotates the token and answers; it is SIGKILLed before the answer arrives."""
 
     def __init__(self, kill: Callable[[], None]) -> None:
-        self.inner = httpx.HTTPTransport()
+        self.inner = httpx.HTTPTransport(verify=default_ssl_context())
         self.kill = kill
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -510,7 +510,7 @@ class ThroughProxy(httpx.BaseTransport):
     """Sends every request to the proxy; the URLs (and so the issuer) stay the tenant's."""
 
     def __init__(self, port: int) -> None:
-        self.inner = httpx.HTTPTransport()
+        self.inner = httpx.HTTPTransport(verify=default_ssl_context())
         self.port = port
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:

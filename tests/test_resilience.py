@@ -35,7 +35,7 @@ from session_tutorial.errors import (
 )
 from session_tutorial.retry import RetryPolicy, kind_of
 from session_tutorial.session import SessionManager
-from session_tutorial.tenant import Tenant
+from session_tutorial.tenant import Tenant, default_ssl_context
 
 pytestmark = pytest.mark.integration
 
@@ -79,7 +79,7 @@ def expired(local_tenant, keychain, tmp_path: Path) -> Credentials:
 def faulty_manager(local_tenant, keychain, tmp_path, policy=None):
     """A session manager whose requests go through a FaultyTransport (FAULT INJECTION)."""
     tenant = Tenant(local_tenant.url, "tutorial-app")
-    transport = FaultyTransport(httpx.HTTPTransport())
+    transport = FaultyTransport(httpx.HTTPTransport(verify=default_ssl_context()))
     client = AuthClient(tenant, clock=local_tenant.clock, transport=transport, timeout=5)
     manager = SessionManager(
         tenant, keychain, clock=local_tenant.clock, client=client, lock_dir=tmp_path, retry=policy
