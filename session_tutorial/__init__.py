@@ -7,67 +7,127 @@
 
 from __future__ import annotations
 
-from session_tutorial.browser_login import BrowserLogin
-from session_tutorial.callback import CallbackReceiver
-from session_tutorial.client import AuthClient, DeviceLogin
-from session_tutorial.credentials import Credentials, redact
-from session_tutorial.errors import (
-    AccessDenied,
-    AccessTokenRejected,
-    AccountBlocked,
-    AuthError,
-    AuthorizationCodeRejected,
-    BrowserSignInError,
-    CallbackUnavailable,
-    CorruptEntry,
-    DeviceCodeExpired,
-    KeychainUnavailable,
-    MinTTLTooLarge,
-    NetworkError,
-    NoCredentials,
-    NoRefreshToken,
-    RateLimited,
-    RefreshTokenRejected,
-    RenewalWarning,
-    ServerError,
-    SessionError,
-    SignInCancelled,
-    SignInTimedOut,
-    StoreError,
-    StoreWarning,
-    TLSCertificateError,
-    TokenVerificationFailed,
-    UnexpectedResponse,
-    WrongCredentials,
-)
-from session_tutorial.idtoken import JwksCache, TokenView, inspect_token, verify_id_token
-from session_tutorial.pkce import AuthorizationRequest
-from session_tutorial.retry import RetryPolicy
-from session_tutorial.secret_service import KeptSessionKeyring
-from session_tutorial.session import SessionManager
-from session_tutorial.store import CredentialStore, MemoryStore, Store
-from session_tutorial.tenant import Tenant
+import importlib
+from typing import TYPE_CHECKING
 
-# The widgets need ipywidgets; a script that only keeps a session should not pay for it, so
-# they are imported on first use: `from session_tutorial import LoginForm` still works.
-_WIDGETS = frozenset(
-    {
+# Each public name is imported from its module on first use (PEP 562), so a process loads only
+# what it touches: the tenant and its signing helpers (which live in this package) never load
+# the client, httpx or the keychain; a script that only keeps a session never loads ipywidgets.
+# `from session_tutorial import SessionManager` works as before.
+_MODULES = {
+    "browser_login": ("BrowserLogin",),
+    "callback": ("CallbackReceiver",),
+    "client": ("AuthClient", "DeviceLogin"),
+    "credentials": ("Credentials", "redact"),
+    "errors": (
+        "AccessDenied",
+        "AccessTokenRejected",
+        "AccountBlocked",
+        "AuthError",
+        "AuthorizationCodeRejected",
+        "BrowserSignInError",
+        "CallbackUnavailable",
+        "CorruptEntry",
+        "DeviceCodeExpired",
+        "KeychainUnavailable",
+        "MinTTLTooLarge",
+        "NetworkError",
+        "NoCredentials",
+        "NoRefreshToken",
+        "RateLimited",
+        "RefreshTokenRejected",
+        "RenewalWarning",
+        "ServerError",
+        "SessionError",
+        "SignInCancelled",
+        "SignInTimedOut",
+        "StoreError",
+        "StoreWarning",
+        "TLSCertificateError",
+        "TokenVerificationFailed",
+        "UnexpectedResponse",
+        "WrongCredentials",
+    ),
+    "idtoken": ("JwksCache", "TokenView", "inspect_token", "verify_id_token"),
+    "pkce": ("AuthorizationRequest",),
+    "retry": ("RetryPolicy",),
+    "secret_service": ("KeptSessionKeyring",),
+    "session": ("SessionManager",),
+    "store": ("CredentialStore", "MemoryStore", "Store"),
+    "tenant": ("Tenant",),
+    "widgets": (
         "BrowserLoginWidget",
         "DeviceLoginWidget",
         "LoginForm",
         "ProfileCard",
         "SessionApp",
         "TokenInspector",
-    }
-)
+    ),
+}
+_LAZY = {name: module for module, names in _MODULES.items() for name in names}
+
+if TYPE_CHECKING:
+    from session_tutorial.browser_login import BrowserLogin
+    from session_tutorial.callback import CallbackReceiver
+    from session_tutorial.client import AuthClient, DeviceLogin
+    from session_tutorial.credentials import Credentials, redact
+    from session_tutorial.errors import (
+        AccessDenied,
+        AccessTokenRejected,
+        AccountBlocked,
+        AuthError,
+        AuthorizationCodeRejected,
+        BrowserSignInError,
+        CallbackUnavailable,
+        CorruptEntry,
+        DeviceCodeExpired,
+        KeychainUnavailable,
+        MinTTLTooLarge,
+        NetworkError,
+        NoCredentials,
+        NoRefreshToken,
+        RateLimited,
+        RefreshTokenRejected,
+        RenewalWarning,
+        ServerError,
+        SessionError,
+        SignInCancelled,
+        SignInTimedOut,
+        StoreError,
+        StoreWarning,
+        TLSCertificateError,
+        TokenVerificationFailed,
+        UnexpectedResponse,
+        WrongCredentials,
+    )
+    from session_tutorial.idtoken import JwksCache, TokenView, inspect_token, verify_id_token
+    from session_tutorial.pkce import AuthorizationRequest
+    from session_tutorial.retry import RetryPolicy
+    from session_tutorial.secret_service import KeptSessionKeyring
+    from session_tutorial.session import SessionManager
+    from session_tutorial.store import CredentialStore, MemoryStore, Store
+    from session_tutorial.tenant import Tenant
+    from session_tutorial.widgets import (
+        BrowserLoginWidget,
+        DeviceLoginWidget,
+        LoginForm,
+        ProfileCard,
+        SessionApp,
+        TokenInspector,
+    )
 
 
 def __getattr__(name: str) -> object:
-    if name in _WIDGETS:
-        from session_tutorial import widgets
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'session_tutorial' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"session_tutorial.{module}"), name)
+    globals()[name] = value  # found directly from now on
+    return value
 
-        return getattr(widgets, name)
-    raise AttributeError(f"module 'session_tutorial' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 __all__ = [

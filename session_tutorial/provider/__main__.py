@@ -16,12 +16,17 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import background, keyfiles
+from . import keyfiles
 from .config import DEFAULT_PORT, TenantConfig, default_data_dir
-from .control import TeachingControlError, TenantControl
 from .keyfiles import TenantFilesError
-from .server import issuer_for, serve
+
+if TYPE_CHECKING:
+    from .control import TenantControl
+
+# The server (uvicorn, Starlette, the endpoints) is imported for `serve` only, the client side
+# (httpx, the background start) for the other commands only: each process loads what it runs.
 
 
 def _seconds(text: str) -> int:
@@ -201,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     data_dir = getattr(args, "sub_data_dir", None) or args.data_dir or default_data_dir()
     if args.command == "serve":
+        from .server import issuer_for, serve
+
         port = args.port or DEFAULT_PORT
         config = TenantConfig(
             issuer=args.issuer or issuer_for(args.host, port),
@@ -224,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         return 0
+    from . import background
+    from .control import TeachingControlError, TenantControl
+
     try:
         if args.command == "start":
             keyfiles.secure_data_dir(data_dir)  # refused here, with the reason, not in a log

@@ -43,14 +43,17 @@ import html
 import re
 import secrets
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import OAuthError
+
+if TYPE_CHECKING:
+    import httpx  # only submit()'s callers (tests, scripts) use it; the tenant never loads it
 
 CSRF_COOKIE = "st_csrf"
 CSRF_FIELD = "csrf"
