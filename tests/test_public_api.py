@@ -52,6 +52,37 @@ def test_importing_the_package_does_not_import_the_widgets() -> None:
     assert session_tutorial.LoginForm.__name__ == "LoginForm"
 
 
+def test_the_tenant_and_its_signing_helpers_load_none_of_the_client() -> None:
+    """Each tenant start and signing helper pays for what it imports (the suite starts dozens)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import session_tutorial.provider.signing_helper\n"
+        "print(sorted(m for m in sys.modules if m.startswith('session_tutorial')))\n"
+        "print('asyncio' in sys.modules)\n"
+        "import session_tutorial.provider.server\n"
+        "client = {'httpx', 'ipywidgets', 'keyring', 'session_tutorial.client'}\n"
+        "print(sorted(client & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    helper, helper_asyncio, server = out.stdout.splitlines()
+    assert helper == str(
+        [
+            "session_tutorial",
+            "session_tutorial.provider",
+            "session_tutorial.provider.config",
+            "session_tutorial.provider.jws",
+            "session_tutorial.provider.keyfiles",
+            "session_tutorial.provider.keys",
+            "session_tutorial.provider.signing_helper",
+        ]
+    )
+    assert helper_asyncio == "False"
+    assert server == "[]"
+
+
 def test_access_denied_is_an_auth_error_apart_from_account_blocked_and_not_retryable() -> None:
     denied = errors.AccessDenied("denied", error="access_denied", status_code=403)
     assert isinstance(denied, errors.AuthError)

@@ -1,6 +1,7 @@
 """The signing helper process: grants signed off the event loop, and never lost when it fails.
 
-Real processes: the helper is ``python -m session_tutorial.provider.signer``, killed for real.
+Real processes: the helper is ``python -m session_tutorial.provider.signing_helper``, killed for
+real.
 """
 
 from __future__ import annotations

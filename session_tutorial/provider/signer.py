@@ -12,8 +12,8 @@ each JWT to the least busy one. A helper gets the key once, over its stdin; then
 sends it a JWT's signing input (:meth:`~.tokens.Unsigned.signing_input`, one ASCII line) and it
 answers with the base64url signature (one line, PyJWT's RS256), in order: no JSON, nothing
 to parse but the lines. If one fails, exits or answers anything but base64url, the tenant
-signs in its own process instead: a grant never fails because of it. Run as
-``python -m session_tutorial.provider.signer``.
+signs in its own process instead: a grant never fails because of it. The helper is
+:mod:`.signing_helper`.
 """
 
 from __future__ import annotations
@@ -28,14 +28,14 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, cast
 
-from .keys import load_own_pem
-from .tokens import TokenMinter, Unsigned, compact, rs256
+from .jws import compact
+from .signing_helper import READY as _READY
+from .tokens import TokenMinter, Unsigned
 
 log = logging.getLogger("session_tutorial.provider")
 
 BURST = 10  # JWTs signed within one second that start the helpers ("auto")
 HELPERS = 4  # as many as Node's libuv gives oidc-provider's WebCrypto signatures
-_READY = b"ready"
 _LIMIT = 1 << 16  # bytes of an answer not yet ended by a newline: a signature is 342
 
 
@@ -70,7 +70,7 @@ class SigningProcess(asyncio.SubprocessProtocol):
             lambda: self,
             sys.executable,
             "-m",
-            "session_tutorial.provider.signer",
+            "session_tutorial.provider.signing_helper",
             stderr=None,
         )
         assert self._stdin is not None
@@ -225,22 +225,3 @@ class Signer:
                 await self._starting
         for helper in self._helpers:
             await helper.close()
-
-
-def main() -> int:
-    """The helper: the key (a JSON string) on the first line of stdin, then one signing input
-    per line; each answered with its base64url RS256 signature on a line of stdout, in order."""
-    given, out = sys.stdin.buffer, sys.stdout.buffer
-    pem = json.loads(given.readline())
-    key = load_own_pem(pem.encode())  # the tenant's own key, from the tenant (keys.py)
-    del pem
-    out.write(_READY + b"\n")
-    out.flush()
-    for line in given:
-        out.write(rs256(key, line.rstrip(b"\n")) + b"\n")
-        out.flush()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -4,12 +4,12 @@ Under :func:`deferred_signing` (the token endpoint of a served tenant) a JWT com
 :class:`Unsigned`, its claims and header, for :class:`~.signer.Signer` to sign off the event
 loop; everywhere else, signed at once.
 
-A JWT is put together here from PyJWT's parts (its base64url and its RS256 algorithm), in the
-JWS compact serialization (RFC 7515 7.1: the signature covers ``BASE64URL(header) "."
-BASE64URL(claims)``), not by ``jwt.encode`` whole, so that a signing helper gets only those
-bytes and sends back only the signature: no JSON either way. The result is what ``jwt.encode``
-makes (the same header keys, sorted, and the same compact JSON); PyJWT still verifies every
-token, here and in the client.
+A JWT is put together here from PyJWT's parts (its base64url and its RS256 algorithm, in
+:mod:`.jws`), in the JWS compact serialization (RFC 7515 7.1: the signature covers
+``BASE64URL(header) "." BASE64URL(claims)``), not by ``jwt.encode`` whole, so that a signing
+helper gets only those bytes and sends back only the signature: no JSON either way. The result
+is what ``jwt.encode`` makes (the same header keys, sorted, and the same compact JSON); PyJWT
+still verifies every token, here and in the client.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import serialization
 
 from .config import TenantConfig
 from .errors import InvalidToken
+from .jws import b64url, compact, rs256
 from .keys import SigningKey
 from .users import User
 
@@ -55,21 +56,6 @@ class Unsigned:
         header = json.dumps({"alg": "RS256", **self.headers}, separators=(",", ":"), sort_keys=True)
         claims = json.dumps(self.claims, separators=(",", ":"))
         return b64url(header.encode()) + b"." + b64url(claims.encode())
-
-
-b64url = jwt.utils.base64url_encode  # base64url without padding (RFC 7515 2), PyJWT's own
-_RS256 = jwt.algorithms.RSAAlgorithm(jwt.algorithms.RSAAlgorithm.SHA256)
-
-
-def rs256(key: Any, data: bytes) -> bytes:
-    """The RS256 signature (RSASSA-PKCS1-v1_5 with SHA-256, RFC 7518 3.3) of ``data``, base64url,
-    made by PyJWT's RS256 algorithm as ``jwt.encode`` would."""
-    return b64url(_RS256.sign(data, key))
-
-
-def compact(signing_input: bytes, signature: bytes) -> str:
-    """The compact JWT from its signing input and its base64url signature."""
-    return (signing_input + b"." + signature).decode("ascii")
 
 
 class TokenMinter:
