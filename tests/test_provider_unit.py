@@ -10,10 +10,11 @@ import jwt
 import pytest
 from starlette.testclient import TestClient
 
-from session_tutorial.provider import IdentityProvider, TenantConfig, create_app
+from session_tutorial.provider import DEMO_USERS, IdentityProvider, TenantConfig, create_app
 from session_tutorial.provider import access as access_module
 from session_tutorial.provider.errors import InvalidToken
 from session_tutorial.provider.forms import submit
+from session_tutorial.provider.passwords import PUBLISHED_HASHES, needs_rehash, verify_password
 from tests.provider_helpers import (
     ADA,
     ALAN,
@@ -164,6 +165,20 @@ def test_passwords_are_stored_hashed(tenant: Tenant) -> None:
     assert ADA[1] not in row["password_hash"]
     raw = (tenant.config.data_dir / "tenant.sqlite3").read_bytes()
     assert ADA[1].encode() not in raw
+
+
+def test_the_demo_users_hashes_made_once_verify_their_passwords_with_todays_parameters() -> None:
+    # Made once, not on every tenant start (passwords.PUBLISHED_HASHES): each must be a salted
+    # Argon2id hash of its demo user's password, with the parameters new hashes get.
+    assert sorted(PUBLISHED_HASHES) == sorted(password for _, password, _ in DEMO_USERS)
+    salts = set()
+    for _, password, _ in DEMO_USERS:
+        stored = PUBLISHED_HASHES[password]
+        assert stored.startswith("$argon2id$") and password not in stored
+        assert verify_password(password, stored) and not needs_rehash(stored)
+        assert not verify_password(password + "x", stored)
+        salts.add(stored.split("$")[4])
+    assert len(salts) == len(DEMO_USERS)
 
 
 # -- refresh tokens ----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .errors import InvalidGrant, TooManyAttempts, UserExists
-from .passwords import dummy_hash, hash_password, verify_password
+from .passwords import demo_password_hash, dummy_hash, hash_password, verify_password
 from .storage import Database
 
 MAX_NAME = 128  # characters of a user's name (the login page's field allows as many)
@@ -93,13 +93,25 @@ class Users:
                 c.execute("ALTER TABLE users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0")
 
     def create(
-        self, email: str, password: str, name: str, now: float, *, verified: bool = False
+        self,
+        email: str,
+        password: str,
+        name: str,
+        now: float,
+        *,
+        verified: bool = False,
+        password_hash: str | None = None,
     ) -> User:
-        """A new user; ``verified`` only for accounts whose address is known to be theirs."""
+        """A new user; ``verified`` only for accounts whose address is known to be theirs.
+
+        ``password_hash``: the password's hash if made already (a demo user's, see
+        :mod:`.passwords`); else it is hashed here.
+        """
         email = email.strip().lower()
         # Stable ids: the same demo user has the same `sub` in every fresh data dir.
         uid = hashlib.sha256(email.encode()).hexdigest()[:24]
-        hashed = hash_password(password)  # slow on purpose: outside the transaction
+        # hash_password is slow on purpose: outside the transaction.
+        hashed = password_hash or hash_password(password)
         try:
             with self._db.transaction() as c:
                 c.execute(
@@ -115,7 +127,8 @@ class Users:
         """The demo user ``email`` exists, with a verified address."""
         if self.by_email(email) is None:
             with contextlib.suppress(UserExists):
-                self.create(email, password, name, now, verified=True)
+                hashed = demo_password_hash(password)
+                self.create(email, password, name, now, verified=True, password_hash=hashed)
         with self._db.transaction() as c:
             c.execute("UPDATE users SET email_verified = 1 WHERE email = ?", (email,))
 
