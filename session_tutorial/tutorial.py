@@ -29,7 +29,6 @@ from session_tutorial import status
 from session_tutorial.commands import python_command, tenant_command
 from session_tutorial.credentials import Credentials, redact
 from session_tutorial.provider.config import DEMO_USERS
-from session_tutorial.provider.forms import submit
 from session_tutorial.scripted_browser import ScriptedBrowser, play_sign_in
 from session_tutorial.session import SessionManager
 from session_tutorial.status import Status
@@ -318,6 +317,10 @@ class Tutorial:
             "password": password,
             "action": action,
         }
+        # Imported here: forms.py is the tenant's (it loads Starlette), and a kernel that never
+        # decides a device login should not load it.
+        from session_tutorial.provider.forms import submit
+
         with httpx.Client(timeout=10, verify=self.tenant.ssl_context) as browser:  # keeps cookies
             r = submit(browser, f"{self.tenant.base_url}/activate", form)
         if r.status_code != 200:
