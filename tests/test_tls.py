@@ -8,11 +8,13 @@ from a CA made in this test (trustme); nothing leaves the machine.
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 import trustme
 import uvicorn
@@ -24,7 +26,7 @@ from session_tutorial.idtoken import verify_id_token
 from session_tutorial.provider.app import create_app
 from session_tutorial.provider.config import TenantConfig
 from session_tutorial.store import MemoryStore
-from session_tutorial.tenant import Tenant, _ssl_context
+from session_tutorial.tenant import Tenant, _ssl_context, ssl_context_for
 
 ADA, PASSWORD = "ada@example.com", "Analytical-Engine-1843"
 
@@ -142,6 +144,21 @@ def test_a_ca_bundle_adds_to_the_default_trust_store_instead_of_replacing_it(tls
     with_bundle = Tenant(tls_tenant.url, "tutorial-app", ca_bundle=str(tls_tenant.ca_bundle))
     assert default > 10  # the public CAs httpx trusts by default
     assert len(with_bundle.ssl_context.get_ca_certs()) == default + 1
+
+
+def test_a_plain_http_tenants_context_reads_no_ca_and_refuses_any_tls_connection(tls_tenant):
+    # Nothing to verify over plain http, so nothing to load (~35 ms of CPU per process); but
+    # the context still requires a certificate and its host name: used for TLS, it refuses.
+    context = Tenant("http://127.0.0.1:8941", "tutorial-app").ssl_context
+    assert context is ssl_context_for("http://127.0.0.1:8941")
+    assert context.get_ca_certs() == []
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    with httpx.Client(verify=context) as client, pytest.raises(httpx.ConnectError) as caught:
+        client.get(f"{tls_tenant.url}/.well-known/openid-configuration")
+    assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
+    assert ssl_context_for(tls_tenant.url) is _ssl_context(None)
+    bundled = Tenant("http://127.0.0.1:8941", "tutorial-app", ca_bundle=str(tls_tenant.ca_bundle))
+    assert len(bundled.ssl_context.get_ca_certs()) > 10  # a bundle given is used as before
 
 
 def test_a_ca_bundle_that_cannot_be_read_is_refused_when_the_tenant_is_made(tmp_path):

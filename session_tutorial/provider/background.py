@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 from filelock import FileLock
 
-from session_tutorial.tenant import default_ssl_context
+from session_tutorial.tenant import ssl_context_for
 
 from . import keyfiles
 from .config import DEFAULT_PORT, STATE_FILE, default_data_dir
@@ -65,9 +65,10 @@ def _alive(pid: int) -> bool:
 def _answers(url: str) -> bool:
     try:
         # One TLS context for the process: httpx.get would otherwise build a new one (about
-        # 40 ms of CPU reading the CA certificates) on every check, even of an http:// URL.
+        # 40 ms of CPU reading the CA certificates) on every check, even of an http:// URL
+        # (for which ssl_context_for reads none).
         r = httpx.get(
-            url + "/.well-known/openid-configuration", timeout=2.0, verify=default_ssl_context()
+            url + "/.well-known/openid-configuration", timeout=2.0, verify=ssl_context_for(url)
         )
     except httpx.HTTPError:
         return False

@@ -21,7 +21,7 @@ from urllib.parse import quote
 import httpx
 
 from session_tutorial.commands import tenant_command
-from session_tutorial.tenant import default_ssl_context
+from session_tutorial.tenant import ssl_context_for
 
 from .background import ensure_running, status
 from .config import CLOCK_FILE, default_data_dir
@@ -106,7 +106,7 @@ class TenantControl:
         try:
             # verify: one TLS context for the process, not a new one (~40 ms of CPU) per call.
             with httpx.Client(
-                transport=self.transport, timeout=10, verify=default_ssl_context()
+                transport=self.transport, timeout=10, verify=ssl_context_for(self.url)
             ) as client:
                 r = client.request(
                     method,
