@@ -34,8 +34,13 @@ import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Final
 
-from session_tutorial.store import KEYCHAIN_ENV
+#: Set by the launcher to name the private keychain it started (read by the store). Defined
+#: here, where it is set: the launcher then loads neither the store nor keyring (about 0.1 s
+#: of CPU), and the package imports its modules on first use, so ``python -m`` does not find
+#: this module imported already (runpy would warn).
+KEYCHAIN_ENV: Final = "SESSION_TUTORIAL_KEYCHAIN"
 
 #: The value of ``KEYCHAIN_ENV`` in the command's environment when it runs on the launcher's
 #: private keyring, so that ``CredentialStore.backend_name`` can say so.

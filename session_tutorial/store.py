@@ -35,13 +35,10 @@ from keyring.backends import chainer, fail, null
 
 from .commands import python_command
 from .errors import CorruptEntry, KeychainUnavailable, StoreError
+from .launcher import KEYCHAIN_ENV
 
 __all__ = ["CredentialStore", "MemoryStore", "Store"]
 
-#: Set by ``python -m session_tutorial.launcher`` to name the private keychain it started.
-#: Defined here, not in the launcher, so that importing the package never imports the module
-#: that ``python -m`` is about to run (runpy warns about that).
-KEYCHAIN_ENV: Final = "SESSION_TUTORIAL_KEYCHAIN"
 
 HOW_TO_GET_A_KEYCHAIN: Final = (
     "On Linux without a desktop keychain (a server, a container, CI, Binder), run the command "

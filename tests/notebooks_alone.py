@@ -30,10 +30,9 @@ from typing import Any
 
 import pytest
 
-from session_tutorial.launcher import PRIVATE_KEYCHAIN
+from session_tutorial.launcher import KEYCHAIN_ENV, PRIVATE_KEYCHAIN
 from session_tutorial.provider import background
 from session_tutorial.provider.config import STATE_FILE
-from session_tutorial.store import KEYCHAIN_ENV
 
 TENANT_DIR_ENV = "SESSION_TUTORIAL_TENANT_DIR"
 
