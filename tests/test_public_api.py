@@ -52,16 +52,18 @@ def test_importing_the_package_does_not_import_the_widgets() -> None:
     assert session_tutorial.LoginForm.__name__ == "LoginForm"
 
 
-def test_the_tenant_and_its_signing_helpers_load_none_of_the_client() -> None:
-    """Each tenant start and signing helper pays for what it imports (the suite starts dozens)."""
+def test_the_tenant_its_signing_helpers_and_the_launcher_load_none_of_the_client() -> None:
+    """Each tenant start, signing helper and keychain launcher pays for what it imports (the
+    suite starts dozens)."""
     import subprocess
     import sys
 
     code = (
         "import sys\n"
+        "import session_tutorial.launcher\n"
         "import session_tutorial.provider.signing_helper\n"
         "print(sorted(m for m in sys.modules if m.startswith('session_tutorial')))\n"
-        "print('asyncio' in sys.modules)\n"
+        "print('asyncio' in sys.modules, 'keyring' in sys.modules)\n"
         "import session_tutorial.provider.server\n"
         "client = {'httpx', 'ipywidgets', 'keyring', 'session_tutorial.client'}\n"
         "print(sorted(client & set(sys.modules)))"
@@ -71,6 +73,7 @@ def test_the_tenant_and_its_signing_helpers_load_none_of_the_client() -> None:
     assert helper == str(
         [
             "session_tutorial",
+            "session_tutorial.launcher",
             "session_tutorial.provider",
             "session_tutorial.provider.config",
             "session_tutorial.provider.jws",
@@ -79,7 +82,7 @@ def test_the_tenant_and_its_signing_helpers_load_none_of_the_client() -> None:
             "session_tutorial.provider.signing_helper",
         ]
     )
-    assert helper_asyncio == "False"
+    assert helper_asyncio == "False False"
     assert server == "[]"
 
 
