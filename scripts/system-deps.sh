@@ -5,10 +5,11 @@
 set -e
 [ "$(uname -s)" = Linux ] || exit 0
 command -v apt-get >/dev/null 2>&1 || { echo "system-deps: not a Debian-like system; install gnome-keyring, dbus and Chromium (for the browser test) yourself" >&2; exit 0; }
-# chromium: Debian's browser, which the browser test drives with Playwright (tests/test_browser.py);
+# chromium-headless-shell: Debian's Chromium as its headless shell, which the browser and website
+# tests drive with Playwright (tests/chromium.py: no browser windows to draw, so less CPU);
 # fonts-noto-color-emoji: so the widgets' status icons show in its screenshots;
 # wrk: the load generator of `make bench-peers` (benchmarks/peers/).
-PKGS="gnome-keyring dbus dbus-user-session chromium fonts-noto-color-emoji wrk"
+PKGS="gnome-keyring dbus dbus-user-session chromium-headless-shell fonts-noto-color-emoji wrk"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,7 +1,8 @@
 """The tutorial in a real browser: JupyterLab as ``make lab`` starts it, driven like a learner.
 
-Playwright (for Python) drives Debian's Chromium (``/usr/bin/chromium``, installed by
-``scripts/system-deps.sh``; ``playwright install`` is never needed). Two journeys:
+Playwright (for Python) drives Debian's Chromium, as its headless shell
+(``/usr/bin/chromium-headless-shell``, installed by ``scripts/system-deps.sh``; see
+``tests/chromium.py``; ``playwright install`` is never needed). Two journeys:
 
 - The form and the device flow: the learner signs in with the form in notebook 01, restarts the
   kernel and is greeted by notebook 02, signs in with the device flow in notebook 05 by
@@ -331,7 +332,7 @@ def fresh_lab(lab: Lab) -> Lab:
 def browser() -> Iterator[object]:
     """Debian's Chromium, driven by Playwright, once for the module."""
     if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (Debian's chromium package)")
+        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (chromium-headless-shell)")
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=STEP)  # assertions wait as long as any step may take (not 5 s)

@@ -369,7 +369,7 @@ def serve(directory: Path) -> Iterator[str]:
 @contextlib.contextmanager
 def chromium() -> Iterator[object]:
     if not sys.platform.startswith("linux") or not CHROMIUM.exists():
-        pytest.skip("Debian's Chromium (/usr/bin/chromium, scripts/system-deps.sh) is missing")
+        pytest.skip(f"Debian's Chromium ({CHROMIUM}, scripts/system-deps.sh) is missing")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
