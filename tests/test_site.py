@@ -380,7 +380,11 @@ def chromium() -> Iterator[object]:
             browser.close()
 
 
+# Every rule axe-core has, as configured by default; only what nothing reads is left out: the
+# results' passes and incompletes (resultTypes) and each node's HTML snippet (noHtml; a
+# violation still names its element by ``target``, its CSS selector).
 AXE_RUN = """async () => {
+  axe.configure({noHtml: true});
   const result = await axe.run(document, {resultTypes: ['violations']});
   return result.violations
     .filter(v => v.impact === 'serious' || v.impact === 'critical')
@@ -388,13 +392,22 @@ AXE_RUN = """async () => {
 }"""
 
 
+DRAWN = "() => [...document.querySelectorAll('.mermaid')].every(d => d.querySelector('svg'))"
+# What the tests read from each page, in one call (each locator call is a round trip).
+FACTS = """() => ({
+  diagrams: document.querySelectorAll('.mermaid').length,
+  svgs: document.querySelectorAll('.mermaid svg').length,
+  launch: [...document.querySelectorAll('.launch-button')].map(
+    b => [b.getAttribute('class'), b.getAttribute('href'), b.getAttribute('data-notebook')]),
+})"""
+
+
 def open_page(tab: object, url: str) -> None:
     tab.goto(url, wait_until="load", timeout=STEP)  # type: ignore[attr-defined]
-    # Every visible diagram drawn (mermaid replaces the text with an <svg>), or none to draw.
-    tab.wait_for_function(  # type: ignore[attr-defined]
-        "() => [...document.querySelectorAll('.mermaid')].every(d => d.querySelector('svg'))",
-        timeout=STEP,
-    )
+    # Every visible diagram drawn (mermaid replaces the text with an <svg>), or none to draw;
+    # polled (on every frame) only while one is still being drawn.
+    if not tab.evaluate(DRAWN):  # type: ignore[attr-defined]
+        tab.wait_for_function(DRAWN, timeout=STEP)  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")
@@ -408,41 +421,39 @@ def walk(site: Path) -> dict[str, Visit]:
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with serve(site) as base, chromium() as browser:
+        # One tab for both schemes, as a reader whose system turns dark: each page is loaded
+        # anew in the scheme it is walked in (prefers-color-scheme, which the theme follows).
+        context = browser.new_context(viewport=VIEWPORT)  # type: ignore[attr-defined]
+        tab = context.new_page()
+        tab.on("console", lambda msg: msg.type == "error" and log(msg.text))
+        tab.on("pageerror", lambda exc: log(f"uncaught: {exc}"))
+        tab.on("requestfailed", lambda req: log(f"failed: {req.url}"))
+        tab.on("response", lambda r: r.status >= 400 and log(f"{r.status}: {r.url}"))
         for scheme in ("light", "dark"):
-            context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme)  # type: ignore[attr-defined]
-            tab = context.new_page()
-            tab.on("console", lambda msg: msg.type == "error" and log(msg.text))
-            tab.on("pageerror", lambda exc: log(f"uncaught: {exc}"))
-            tab.on("requestfailed", lambda req: log(f"failed: {req.url}"))
-            tab.on("response", lambda r: r.status >= 400 and log(f"{r.status}: {r.url}"))
+            tab.emulate_media(color_scheme=scheme)
             walked = pages(site) if scheme == "light" else [p for p, _ in README_IMAGES]
             for page in walked:
                 visit = current[0] = visits[f"{page} ({scheme})"] = Visit()
                 open_page(tab, base + page)
-                visit.diagrams = tab.locator(".mermaid").count()
-                visit.svgs = tab.locator(".mermaid svg").count()
-                for button in tab.locator(".launch-button").all():
-                    visit.launch.append(
-                        (
-                            str(button.get_attribute("class")),
-                            str(button.get_attribute("href")),
-                            str(button.get_attribute("data-notebook")),
-                        )
-                    )
+                facts = tab.evaluate(FACTS)
+                visit.diagrams, visit.svgs = facts["diagrams"], facts["svgs"]
+                visit.launch = [(str(c), str(h), str(n)) for c, h, n in facts["launch"]]
                 tab.add_script_tag(url=base + AXE_PATH.lstrip("/"))
                 visit.violations = tab.evaluate(AXE_RUN)
                 screenshot(tab, page, scheme)
                 if scheme == "light":
                     visit.solutions = open_solutions(tab)
-            if scheme == "light":  # the search box's page answers offline, from its index
-                visit = current[0] = visits["search.html?q=rotation (light)"] = Visit()
-                tab.goto(base + "search.html?q=rotation", wait_until="load", timeout=STEP)
-                tab.wait_for_function(
-                    "() => document.querySelectorAll('#search-results li a').length > 0",
-                    timeout=STEP,
-                )
-                visit.found = tab.locator("#search-results li a").all_inner_texts()
-            context.close()
+        # The search box's page answers offline, from its index. Last: it goes on fetching
+        # its results' pages after the first is shown, and a page loaded next would cut that.
+        tab.emulate_media(color_scheme="light")
+        visit = current[0] = visits["search.html?q=rotation (light)"] = Visit()
+        tab.goto(base + "search.html?q=rotation", wait_until="load", timeout=STEP)
+        tab.wait_for_function(
+            "() => document.querySelectorAll('#search-results li a').length > 0",
+            timeout=STEP,
+        )
+        visit.found = tab.locator("#search-results li a").all_inner_texts()
+        context.close()
     return visits
 
 
