@@ -6,7 +6,8 @@
 - On every page but the glossary, the first appearance of each glossary entry links to it, with
   the term's first sentence as a tooltip. Code, headings, links and cell outputs are left alone.
 - mermaid.js comes from ``node_modules/mermaid`` (npm, ``make site-deps``), copied into the
-  site's ``_static/mermaid/``: never from a CDN, which offline workshops cannot reach.
+  site's ``_static/mermaid/``: never from a CDN, which offline workshops cannot reach. Pages
+  Sphinx makes itself (search, index) have no diagram and do not load it.
 """
 
 from __future__ import annotations
@@ -133,6 +134,17 @@ def _linkable(text: nodes.Text) -> bool:
     return True
 
 
+def no_mermaid_without_a_doctree(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
+    """sphinxcontrib-mermaid loads mermaid on pages it cannot look into: Sphinx's own."""
+    if doctree is not None:  # a page of ours: mermaid's own check has decided
+        return
+    scripts = context.get("script_files")
+    if isinstance(scripts, list):
+        scripts[:] = [js for js in scripts if MERMAID_ENTRY not in js.attributes.get("body", "")]
+
+
 def copy_mermaid(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
@@ -158,5 +170,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("tutorial_local_lab", "http://localhost:8888/lab/tree/", "html")
     app.connect("doctree-read", launch_buttons)
     app.connect("doctree-resolved", link_terms)
+    app.connect("html-page-context", no_mermaid_without_a_doctree, priority=900)  # after mermaid's
     app.connect("build-finished", copy_mermaid)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
