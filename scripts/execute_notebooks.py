@@ -20,12 +20,31 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 
 
+#: What a committed output shows instead of this checkout's folder: commands the notebooks
+#: print name the interpreter by its full path (``sys.executable``), which is the path of the
+#: machine that ran ``make notebooks``, not the reader's.
+PLACEHOLDER_ROOT = "/path/to/session-tutorial"
+
+
+def _neutral(value: object) -> object:
+    if isinstance(value, str):
+        return value.replace(str(ROOT), PLACEHOLDER_ROOT)
+    if isinstance(value, list):
+        return [_neutral(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _neutral(v) for k, v in value.items()}
+    return value
+
+
 def clean(nb: nbformat.NotebookNode) -> None:
-    """No widget state (a Password widget's value would be in it), no timings."""
+    """No widget state (a Password widget's value would be in it), no timings, and no path of
+    this machine in the outputs."""
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         cell.metadata.pop("widgets", None)
+        if "outputs" in cell:
+            cell.outputs = [nbformat.from_dict(_neutral(o)) for o in cell.outputs]
 
 
 def main(names: list[str]) -> int:

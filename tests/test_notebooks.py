@@ -20,6 +20,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from scripts.execute_notebooks import PLACEHOLDER_ROOT, clean
 from session_tutorial import MemoryStore, verify_id_token
 from session_tutorial.provider import background
 from session_tutorial.provider.config import DEMO_USERS
@@ -52,6 +53,34 @@ def test_committed_notebook_holds_no_secret(path: Path) -> None:
     for _email, password, _name in DEMO_USERS:
         assert password not in saved, "a demo password"
     assert "widgets" not in json.loads(path.read_text())["metadata"], "saved widget state"
+
+
+# An interpreter path in an output: ``<folder>/.venv/bin/python`` (in JSON, so no backslash).
+VENV_PYTHON = re.compile(r"""(/[^\s`'"\\]+)/\.venv/bin/python""")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_outputs_name_no_folder_of_the_machine_that_ran_them(path: Path) -> None:
+    saved = _saved_text(path)
+    assert str(ROOT) not in saved
+    assert {m.group(1) for m in VENV_PYTHON.finditer(saved)} <= {PLACEHOLDER_ROOT}
+
+
+def test_make_notebooks_writes_the_placeholder_for_this_checkouts_folder() -> None:
+    nb = nbformat.v4.new_notebook()
+    command = f"{ROOT}/.venv/bin/python -m session_tutorial status"
+    nb.cells = [nbformat.v4.new_code_cell("tutorial.commands()")]
+    nb.cells[0].outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text=[command, "\n"]),
+        nbformat.v4.new_output("execute_result", data={"text/plain": command}),
+    ]
+
+    clean(nb)
+
+    expected = f"{PLACEHOLDER_ROOT}/.venv/bin/python -m session_tutorial status"
+    assert nb.cells[0].outputs[0].text == [expected, "\n"]
+    assert nb.cells[0].outputs[1].data["text/plain"] == expected
+    nbformat.validate(nb)
 
 
 def test_the_secret_scan_catches_what_it_claims_to() -> None:
