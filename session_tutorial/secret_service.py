@@ -17,8 +17,12 @@ is keyring's and secretstorage's own code. Reuse stops, and a new connection is 
 - ``DBUS_SESSION_BUS_ADDRESS`` changed (another bus, another keychain);
 - the Secret Service on the bus is another process than the one the session was opened with
   (gnome-keyring restarted: the old session means nothing to the new daemon);
+- something is waiting on the connection between calls, where nothing is expected (another
+  process on the bus queued messages there to slow the next call down): it is dropped unread;
 - the connection failed (the bus went away): if the new connection fails too, that error is
-  the caller's, exactly as with keyring's backend.
+  the caller's, exactly as with keyring's backend;
+- a call on a kept session fails with a D-Bus or Secret Service error (the service closed the
+  session): the call is made once more on a new connection and session.
 
 Calls from several threads take turns on the one connection (a lock), because a D-Bus
 connection carries one conversation at a time.
@@ -27,6 +31,7 @@ connection carries one conversation at a time.
 from __future__ import annotations
 
 import os
+import select
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -59,8 +64,8 @@ class _Pool:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
-        self.pid = os.getpid()
         self.kept: dict[str, _Kept] = {}
+        self.fresh = False  # whether the current call opened its connection itself
 
     def forget(self, address: str) -> None:
         kept = self.kept.pop(address, None)
@@ -101,9 +106,23 @@ def _name_owner(connection: Any) -> str:
     return str(owner)
 
 
-def _still_good(kept: _Kept) -> bool:
-    """Whether the connection answers and its session's Secret Service still owns the name."""
+def _name_owner_or_none(connection: Any) -> str | None:
+    from jeepney.wrappers import DBusErrorResponse
+
     try:
+        return _name_owner(connection)
+    except DBusErrorResponse:  # nobody owns it yet (a service started on first use)
+        return None
+
+
+def _still_good(kept: _Kept) -> bool:
+    """Whether nothing is waiting on the connection, it answers, and its session's Secret
+    Service still owns the name. Between calls nothing is expected: whatever another process
+    queued there (to slow the next call down) goes with the connection, unread."""
+    try:
+        waiting, _, _ = select.select([kept.connection.sock], [], [], 0)
+        if waiting:
+            return False
         return _name_owner(kept.connection) == kept.owner
     except Exception:  # the bus went away, or no Secret Service owns the name now
         return False
@@ -168,12 +187,25 @@ class KeptSessionKeyring(SecretService.Keyring):
     # -- the kept connection ----------------------------------------------------------
 
     def _with_connection(self, call: Callable[[], _T]) -> _T:
+        from jeepney.wrappers import DBusErrorResponse
+        from secretstorage.exceptions import SecretStorageException
+
         with _POOL.lock:
+            try:
+                return call()
+            except (DBusErrorResponse, SecretStorageException):
+                if _POOL.fresh:
+                    raise  # a new connection and session failed: that is the keychain's answer
+            # A kept session the service no longer knows (it closed it, or a new daemon took
+            # over between two checks): once more on a new connection. Reads, deletes and
+            # replacing writes are all safe to repeat.
+            _POOL.forget(os.environ.get("DBUS_SESSION_BUS_ADDRESS", ""))
             return call()
 
     def _kept(self) -> _Kept:
         """The kept connection, checked; a new one when there is none or it no longer works."""
         import secretstorage
+        from secretstorage import exceptions
         from secretstorage.util import open_session
 
         pool = _POOL
@@ -181,14 +213,22 @@ class KeptSessionKeyring(SecretService.Keyring):
         kept = pool.kept.get(address)
         if kept is not None:
             if _still_good(kept):
+                pool.fresh = False
                 return kept
             pool.forget(address)
-        connection = secretstorage.dbus_init()
         try:
+            connection = secretstorage.dbus_init()
+        except RuntimeError as exc:  # jeepney: a transport it does not speak (tcp:, ...)
+            raise exceptions.SecretServiceNotAvailableException(str(exc)) from exc
+        try:
+            before = _name_owner_or_none(connection)
             session = open_session(connection)  # starts the Secret Service if it is activatable
             owner = _name_owner(connection)
         except BaseException:
             connection.close()
             raise
+        if before not in (None, owner):
+            owner = ""  # replaced while the session was opened: never reused, checked again
         kept = pool.kept[address] = _Kept(connection, owner, session)
+        pool.fresh = True
         return kept

@@ -186,7 +186,14 @@ def test_a_planted_state_file_never_names_the_tenant_or_the_process_to_stop(
             fake.shutdown()
 
 
-def test_a_signing_key_whose_parts_do_not_belong_together_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "damage",
+    [{"d": 2, "dmp1": 2}, {"d": 2}, {"dmp1": 2}, {"dmq1": 2}, {"iqmp": 1}],
+    ids=lambda d: "+".join(d),
+)
+def test_a_signing_key_whose_parts_do_not_belong_together_is_refused(
+    tmp_path: Path, damage: dict[str, int]
+) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -195,10 +202,12 @@ def test_a_signing_key_whose_parts_do_not_belong_together_is_refused(tmp_path: P
     good = serialization.load_pem_private_key(path.read_bytes(), password=None)
     assert isinstance(good, rsa.RSAPrivateKey)
     n = good.private_numbers()
-    # The private exponent and a CRT exponent altered: still a well-formed PEM file, but its
-    # signatures no longer verify (OpenSSL would fall back to d if only a CRT part were off).
+    parts = {"d": n.d, "dmp1": n.dmp1, "dmq1": n.dmq1, "iqmp": n.iqmp}
+    parts = {k: v + damage.get(k, 0) for k, v in parts.items()}
+    # Still a well-formed PEM file. With only a CRT part off, OpenSSL would still sign
+    # correctly (falling back to d, four times slower); with d off too, wrongly.
     damaged = rsa.RSAPrivateNumbers(
-        n.p, n.q, n.d + 2, n.dmp1 + 2, n.dmq1, n.iqmp, n.public_numbers
+        n.p, n.q, parts["d"], parts["dmp1"], parts["dmq1"], parts["iqmp"], n.public_numbers
     ).private_key(unsafe_skip_rsa_key_validation=True)
     path.write_bytes(
         damaged.private_bytes(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import select
 import socket
 import threading
 import uuid
@@ -165,3 +166,54 @@ def test_close_kept_connections_closes_them_and_the_next_call_opens_one(account:
     assert not kept_module._POOL.kept
     assert old.connection.sock.fileno() == -1
     assert store.load() == "data"
+
+
+def test_a_session_the_service_closed_is_replaced_and_the_call_still_succeeds(
+    account: str,
+) -> None:
+    from jeepney import DBusAddress, new_method_call
+
+    store = CredentialStore(SERVICE, account)
+    store.save("data")
+    old = kept()
+    # The service drops our session but keeps its name on the bus (as one may when it
+    # expires sessions): done here by closing it over the kept connection itself.
+    session = DBusAddress(
+        old.session.object_path, "org.freedesktop.secrets", "org.freedesktop.Secret.Session"
+    )
+    old.connection.send_and_get_reply(new_method_call(session, "Close"))
+
+    assert store.load() == "data"
+    assert kept() is not old
+    store.save("again")
+    assert store.load() == "again"
+
+
+def test_messages_another_process_queues_on_the_kept_connection_are_dropped_unread(
+    account: str,
+) -> None:
+    from jeepney import DBusAddress, new_method_call
+    from jeepney.io.blocking import open_dbus_connection
+
+    store = CredentialStore(SERVICE, account)
+    store.save("data")
+    old = kept()
+    target = DBusAddress("/", old.connection.unique_name, "org.example.Flood")
+    with open_dbus_connection(bus="SESSION") as other:
+        for _ in range(3):
+            other.send(new_method_call(target, "Junk", "s", ("x" * 60_000,)))
+        # Until the bus has passed the first on (a wait for that event, not a sleep).
+        waiting, _, _ = select.select([old.connection.sock], [], [], 30)
+    assert waiting
+
+    assert store.load() == "data"
+    assert kept() is not old
+
+
+def test_a_bus_address_jeepney_cannot_speak_is_keychain_unavailable(
+    account: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "tcp:host=127.0.0.1,port=1")
+
+    with pytest.raises(KeychainUnavailable, match="not supported"):
+        CredentialStore(SERVICE, account).load()
