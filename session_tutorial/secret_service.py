@@ -97,6 +97,11 @@ def close_kept_connections() -> None:
         _POOL.forget_all()
 
 
+def _bus_address() -> str:
+    """The session bus this process would connect to now (what a kept connection is kept by)."""
+    return os.environ.get("DBUS_SESSION_BUS_ADDRESS", "")
+
+
 def _name_owner(connection: Any) -> str:
     from jeepney import DBus
     from jeepney.wrappers import unwrap_msg
@@ -142,24 +147,16 @@ class KeptSessionKeyring(SecretService.Keyring):
     """
 
     def get_password(self, service: str, username: str) -> str | None:
-        return self._with_connection(
-            lambda: super(KeptSessionKeyring, self).get_password(service, username)
-        )
+        return self._with_connection(super().get_password, service, username)
 
     def set_password(self, service: str, username: str, password: str) -> None:
-        self._with_connection(
-            lambda: super(KeptSessionKeyring, self).set_password(service, username, password)
-        )
+        self._with_connection(super().set_password, service, username, password)
 
     def delete_password(self, service: str, username: str) -> None:
-        self._with_connection(
-            lambda: super(KeptSessionKeyring, self).delete_password(service, username)
-        )
+        self._with_connection(super().delete_password, service, username)
 
     def get_credential(self, service: str, username: str | None) -> Any:
-        return self._with_connection(
-            lambda: super(KeptSessionKeyring, self).get_credential(service, username)
-        )
+        return self._with_connection(super().get_credential, service, username)
 
     def get_preferred_collection(self) -> Any:
         """keyring's choice of collection, on the kept connection with its session."""
@@ -186,21 +183,21 @@ class KeptSessionKeyring(SecretService.Keyring):
 
     # -- the kept connection ----------------------------------------------------------
 
-    def _with_connection(self, call: Callable[[], _T]) -> _T:
+    def _with_connection(self, call: Callable[..., _T], *args: Any) -> _T:
         from jeepney.wrappers import DBusErrorResponse
         from secretstorage.exceptions import SecretStorageException
 
         with _POOL.lock:
             try:
-                return call()
+                return call(*args)
             except (DBusErrorResponse, SecretStorageException):
                 if _POOL.fresh:
                     raise  # a new connection and session failed: that is the keychain's answer
             # A kept session the service no longer knows (it closed it, or a new daemon took
             # over between two checks): once more on a new connection. Reads, deletes and
             # replacing writes are all safe to repeat.
-            _POOL.forget(os.environ.get("DBUS_SESSION_BUS_ADDRESS", ""))
-            return call()
+            _POOL.forget(_bus_address())
+            return call(*args)
 
     def _kept(self) -> _Kept:
         """The kept connection, checked; a new one when there is none or it no longer works."""
@@ -209,7 +206,7 @@ class KeptSessionKeyring(SecretService.Keyring):
         from secretstorage.util import open_session
 
         pool = _POOL
-        address = os.environ.get("DBUS_SESSION_BUS_ADDRESS", "")
+        address = _bus_address()
         kept = pool.kept.get(address)
         if kept is not None:
             if _still_good(kept):
