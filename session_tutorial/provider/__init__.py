@@ -9,12 +9,15 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from .config import CLIENT_ID, CONNECTION, DEMO_USERS, TenantConfig
-
 # The server's parts (Starlette, uvicorn, Argon2, the endpoints) are imported on first use
 # (PEP 562): a kernel, a script or `python -m session_tutorial status` that only finds or
-# controls a running tenant does not load the tenant itself.
+# controls a running tenant does not load the tenant itself. Its settings too (platformdirs):
+# a signing helper (`python -m` .signing_helper) loads neither.
 _LAZY = {
+    "CLIENT_ID": "config",
+    "CONNECTION": "config",
+    "DEMO_USERS": "config",
+    "TenantConfig": "config",
     "create_app": "app",
     "ensure_running": "background",
     "IdentityProvider": "idp",
@@ -25,6 +28,7 @@ _LAZY = {
 if TYPE_CHECKING:
     from .app import create_app
     from .background import ensure_running
+    from .config import CLIENT_ID, CONNECTION, DEMO_USERS, TenantConfig
     from .control import SyncedClock, TenantControl
     from .idp import IdentityProvider
 

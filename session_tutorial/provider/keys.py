@@ -7,6 +7,9 @@ file that :func:`.keyfiles.secure_data_dir` has checked are the user's and priva
 key is refused before it is read). What the tenant does check, in 2 ms, is that the key's
 parts belong together and that it signs what its public half verifies: a damaged file that
 still parses is refused, never served.
+
+PyJWT (its JWK form of the key) and the data dir's file helpers are imported where they are
+used: a signing helper (:mod:`.signing_helper`) needs only :func:`load_own_pem`.
 """
 
 from __future__ import annotations
@@ -19,10 +22,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
-from jwt.utils import base64url_encode
 
-from . import keyfiles
+from .jws import b64url
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class SigningKey:
 
     def jwks(self) -> dict[str, Any]:
         """The public key set, as served at ``/.well-known/jwks.json``."""
+        from jwt.algorithms import RSAAlgorithm
+
         jwk = json.loads(RSAAlgorithm.to_jwk(self.private_key.public_key()))
         jwk.update({"kid": self.kid, "use": "sig", "alg": "RS256"})
         return {"keys": [jwk]}
@@ -43,9 +46,11 @@ class SigningKey:
 
 
 def _thumbprint(key: rsa.RSAPrivateKey) -> str:
+    from jwt.algorithms import RSAAlgorithm
+
     jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
     canonical = json.dumps({k: jwk[k] for k in ("e", "kty", "n")}, separators=(",", ":"))
-    return base64url_encode(hashlib.sha256(canonical.encode()).digest()).decode()
+    return b64url(hashlib.sha256(canonical.encode()).digest()).decode()
 
 
 def load_or_create(path: Path) -> SigningKey:
@@ -53,6 +58,8 @@ def load_or_create(path: Path) -> SigningKey:
 
     A new key is written atomically (:mod:`.keyfiles`): no reader ever sees half of it.
     """
+    from . import keyfiles
+
     if not path.exists():
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = key.private_bytes(
@@ -95,6 +102,8 @@ def signs_what_it_verifies(key: rsa.RSAPrivateKey) -> bool:
         and (n.iqmp * q) % p == 1
     ):
         return False
+    from jwt.algorithms import RSAAlgorithm
+
     message = b"session-tutorial signing key check"
     algorithm = RSAAlgorithm(RSAAlgorithm.SHA256)
     return bool(algorithm.verify(message, key.public_key(), algorithm.sign(message, key)))

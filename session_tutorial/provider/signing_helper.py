@@ -2,8 +2,9 @@
 
 It gets the key (a JSON string) on the first line of stdin, says ``ready``, then answers each
 signing input (one line) with its base64url RS256 signature (one line of stdout), in order. It
-loads only PyJWT's RS256 (:mod:`.jws`) and the key's loader (:mod:`.keys`), not the rest of the
-tenant or asyncio: the served tenant starts four of these at its first burst of grants.
+loads only RS256 (:mod:`.jws`, on ``cryptography``) and the key's loader (:mod:`.keys`), not
+PyJWT, the tenant's settings, the rest of the tenant or asyncio: the served tenant starts four
+of these at its first burst of grants.
 """
 
 from __future__ import annotations

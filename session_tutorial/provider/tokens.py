@@ -4,8 +4,8 @@ Under :func:`deferred_signing` (the token endpoint of a served tenant) a JWT com
 :class:`Unsigned`, its claims and header, for :class:`~.signer.Signer` to sign off the event
 loop; everywhere else, signed at once.
 
-A JWT is put together here from PyJWT's parts (its base64url and its RS256 algorithm, in
-:mod:`.jws`), in the JWS compact serialization (RFC 7515 7.1: the signature covers
+A JWT is put together here from base64url and RS256 (:mod:`.jws`, the same bytes as PyJWT's
+RS256), in the JWS compact serialization (RFC 7515 7.1: the signature covers
 ``BASE64URL(header) "." BASE64URL(claims)``), not by ``jwt.encode`` whole, so that a signing
 helper gets only those bytes and sends back only the signature: no JSON either way. The result
 is what ``jwt.encode`` makes (the same header keys, sorted, and the same compact JSON); PyJWT
