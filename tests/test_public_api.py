@@ -84,6 +84,29 @@ def test_the_tenant_its_signing_helpers_and_the_launcher_load_none_of_the_client
     assert server == "[]"
 
 
+def test_the_tenant_commands_load_only_what_they_run(tmp_path) -> None:
+    """``provider start``, ``stop`` and ``status`` check readiness with http.client: neither
+    httpx nor the server; only ``start`` takes the file lock (the suite runs dozens)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from session_tutorial.provider.__main__ import main\n"
+        "main(['--data-dir', sys.argv[1], sys.argv[2]])\n"
+        "heavy = {'httpx', 'filelock', 'uvicorn', 'starlette', 'jwt', 'keyring'}\n"
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    for command in ("status", "stop"):
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path / "tenant"), command],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert out.stdout.splitlines()[-1] == "[]", command
+
+
 def test_access_denied_is_an_auth_error_apart_from_account_blocked_and_not_retryable() -> None:
     denied = errors.AccessDenied("denied", error="access_denied", status_code=403)
     assert isinstance(denied, errors.AuthError)

@@ -25,8 +25,9 @@ from .keyfiles import TenantFilesError
 if TYPE_CHECKING:
     from .control import TenantControl
 
-# The server (uvicorn, Starlette, the endpoints) is imported for `serve` only, the client side
-# (httpx, the background start) for the other commands only: each process loads what it runs.
+# The server (uvicorn, Starlette, the endpoints) is imported for `serve` only, the background
+# start and its readiness check (http.client) for the other commands, and the teaching
+# controls' client (httpx) for those controls only: each process loads what it runs.
 
 
 def _seconds(text: str) -> int:
@@ -232,7 +233,6 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
     from . import background
-    from .control import TeachingControlError, TenantControl
 
     try:
         if args.command == "start":
@@ -254,8 +254,18 @@ def main(argv: list[str] | None = None) -> int:
 
             print(admin_key(data_dir))
             return 0
+        return _teaching_command(args, data_dir)
+    except TenantFilesError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _teaching_command(args: argparse.Namespace, data_dir: Path) -> int:
+    from .control import TeachingControlError, TenantControl
+
+    try:
         return _teaching(args, TenantControl.local(data_dir, start=False))
-    except (TeachingControlError, TenantFilesError) as exc:
+    except TeachingControlError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
