@@ -11,6 +11,7 @@ must verify. Deterministic: ``derandomize=True``.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -59,8 +60,16 @@ def compose(header: dict[str, Any], claims: dict[str, Any], signature: bytes | N
     """A JWT with exactly this header and these claims, RS256-signed by the tenant's key."""
     signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
     if signature is None:
-        signature = RS256.sign(signing_input.encode(), KEY)
+        signature = _rs256(signing_input.encode())
     return f"{signing_input}.{b64(signature)}"
+
+
+@functools.cache
+def _rs256(signing_input: bytes) -> bytes:
+    """The RS256 signature of ``signing_input``. RSASSA-PKCS1-v1_5 is deterministic, so a signing
+    input that comes again (the untouched token, once per example of the mutation tests) gets
+    the very same bytes from here instead of another 2 ms of RSA."""
+    return RS256.sign(signing_input, KEY)
 
 
 def jwks() -> JwksCache:
