@@ -12,22 +12,15 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 from session_tutorial import SessionError, SessionManager, Tenant
 
 
 def main() -> int:
-    if os.environ.get("AUTH0_DOMAIN"):
-        tenant, clock = Tenant.from_env(), time.time
-    else:
-        from session_tutorial.provider import TenantControl
-
-        tenant = Tenant.local()
-        # Only because the notebooks move the local tenant's clock: follow it. With a real
-        # tenant, leave the clock out (SessionManager uses time.time).
-        clock = TenantControl.local().clock
-    with SessionManager(tenant, clock=clock) as session:
+    # SessionManager reads the time from the tenant's clock: real time for your own tenant, and
+    # for the local one its clock, which the notebooks move forward (Tenant.local() follows it).
+    tenant = Tenant.from_env() if os.environ.get("AUTH0_DOMAIN") else Tenant.local()
+    with SessionManager(tenant) as session:
         try:
             profile = session.restore()
         except SessionError as exc:
