@@ -54,7 +54,8 @@ def test_importing_the_package_does_not_import_the_widgets() -> None:
 
 def test_the_tenant_its_signing_helpers_and_the_launcher_load_none_of_the_client() -> None:
     """Each tenant start, signing helper and keychain launcher pays for what it imports (the
-    suite starts dozens). A helper signs with ``cryptography`` itself: no PyJWT."""
+    suite starts dozens). A helper signs with ``cryptography`` itself: no PyJWT; the tenant
+    loads PyJWT only to verify an access token."""
     import subprocess
     import sys
 
@@ -65,7 +66,7 @@ def test_the_tenant_its_signing_helpers_and_the_launcher_load_none_of_the_client
         "print(sorted(m for m in sys.modules if m.startswith('session_tutorial')))\n"
         "print(*(m in sys.modules for m in ('asyncio', 'keyring', 'jwt', 'platformdirs')))\n"
         "import session_tutorial.provider.server\n"
-        "client = {'httpx', 'ipywidgets', 'keyring', 'session_tutorial.client'}\n"
+        "client = {'httpx', 'ipywidgets', 'jwt', 'keyring', 'session_tutorial.client'}\n"
         "print(sorted(client & set(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

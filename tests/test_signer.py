@@ -7,6 +7,8 @@ real.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import os
 import signal
 from collections.abc import Iterator
@@ -14,9 +16,12 @@ from pathlib import Path
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 from starlette.testclient import TestClient
 
 from session_tutorial.provider import IdentityProvider, TenantConfig, create_app
+from session_tutorial.provider.keys import thumbprint
 from session_tutorial.provider.signer import BURST, HELPERS, Signer
 from session_tutorial.provider.tokens import TokenMinter, Unsigned, deferred_signing
 from tests.provider_helpers import CLIENT, FakeClock, login, refresh
@@ -130,6 +135,27 @@ def test_a_jwt_is_put_together_exactly_as_pyjwt_would(tmp_path: Path) -> None:
         assert idp.minter.sign(unsigned) == expected
     finally:
         idp.close()
+
+
+def test_the_key_set_is_what_pyjwt_makes_and_the_kid_the_rfc_7638_thumbprint(tmp_path) -> None:
+    idp = IdentityProvider(TenantConfig(issuer=ISSUER, data_dir=tmp_path))
+    try:
+        public = idp.key.private_key.public_key()
+        expected = json.loads(RSAAlgorithm.to_jwk(public))
+        expected.update({"kid": idp.key.kid, "use": "sig", "alg": "RS256"})
+        assert json.dumps(idp.key.jwks()) == json.dumps({"keys": [expected]})  # order too
+        assert idp.key.kid == thumbprint(public)
+    finally:
+        idp.close()
+    # RFC 7638 3.1: the example key and its thumbprint.
+    n = (
+        "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_"
+        "BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_"
+        "FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI"
+        "4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"
+    )
+    example = rsa.RSAPublicNumbers(65537, int.from_bytes(base64.urlsafe_b64decode(n + "=="), "big"))
+    assert thumbprint(example.public_key()) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
 
 
 def test_a_helper_that_answers_garbage_is_dropped_and_the_tenant_signs_itself(

@@ -8,7 +8,10 @@ key is refused before it is read). What the tenant does check, in 2 ms, is that 
 parts belong together and that it signs what its public half verifies: a damaged file that
 still parses is refused, never served.
 
-PyJWT (its JWK form of the key) and the data dir's file helpers are imported where they are
+The key's public JWK (RFC 7517/7518 6.3.1: ``n`` and ``e`` base64url, as PyJWT's ``to_jwk``
+writes it; a test compares them) is made here from the key's numbers, not by PyJWT, whose
+import loads ``cryptography.x509`` and a JWKS client: a tenant starts without it, and loads
+it only to verify an access token. The data dir's file helpers are imported where they are
 used: a signing helper (:mod:`.signing_helper`) needs only :func:`load_own_pem`.
 """
 
@@ -20,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from .jws import b64url
 
@@ -35,9 +39,7 @@ class SigningKey:
 
     def jwks(self) -> dict[str, Any]:
         """The public key set, as served at ``/.well-known/jwks.json``."""
-        from jwt.algorithms import RSAAlgorithm
-
-        jwk = json.loads(RSAAlgorithm.to_jwk(self.private_key.public_key()))
+        jwk = public_jwk(self.private_key.public_key())
         jwk.update({"kid": self.kid, "use": "sig", "alg": "RS256"})
         return {"keys": [jwk]}
 
@@ -45,10 +47,20 @@ class SigningKey:
         return f"SigningKey(kid={self.kid!r})"
 
 
-def _thumbprint(key: rsa.RSAPrivateKey) -> str:
-    from jwt.algorithms import RSAAlgorithm
+def _uint(value: int) -> str:
+    """A JWK's unsigned integer: base64url of its shortest big-endian bytes (RFC 7518 2)."""
+    return b64url(value.to_bytes(max(1, (value.bit_length() + 7) // 8), "big")).decode()
 
-    jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+
+def public_jwk(key: rsa.RSAPublicKey) -> dict[str, Any]:
+    """The public key as a JWK (RFC 7518 6.3.1), with the members PyJWT's ``to_jwk`` gives it."""
+    numbers = key.public_numbers()
+    return {"kty": "RSA", "key_ops": ["verify"], "n": _uint(numbers.n), "e": _uint(numbers.e)}
+
+
+def thumbprint(key: rsa.RSAPublicKey) -> str:
+    """The RFC 7638 thumbprint: SHA-256 of the required members, sorted, without whitespace."""
+    jwk = public_jwk(key)
     canonical = json.dumps({k: jwk[k] for k in ("e", "kty", "n")}, separators=(",", ":"))
     return b64url(hashlib.sha256(canonical.encode()).digest()).decode()
 
@@ -69,7 +81,7 @@ def load_or_create(path: Path) -> SigningKey:
         )
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if keyfiles.write_new(path, pem):
-            return SigningKey(key, _thumbprint(key))
+            return SigningKey(key, thumbprint(key.public_key()))
     loaded = load_own_pem(path.read_bytes())
     if not isinstance(loaded, rsa.RSAPrivateKey):
         raise ValueError(f"{path} does not hold an RSA private key")
@@ -79,7 +91,7 @@ def load_or_create(path: Path) -> SigningKey:
             "damaged): remove it and start the tenant again (it makes a new key; tokens "
             "signed by the old one stop verifying)"
         )
-    return SigningKey(loaded, _thumbprint(loaded))
+    return SigningKey(loaded, thumbprint(loaded.public_key()))
 
 
 def load_own_pem(pem: bytes) -> Any:
@@ -102,8 +114,10 @@ def signs_what_it_verifies(key: rsa.RSAPrivateKey) -> bool:
         and (n.iqmp * q) % p == 1
     ):
         return False
-    from jwt.algorithms import RSAAlgorithm
-
     message = b"session-tutorial signing key check"
-    algorithm = RSAAlgorithm(RSAAlgorithm.SHA256)
-    return bool(algorithm.verify(message, key.public_key(), algorithm.sign(message, key)))
+    signature = key.sign(message, padding.PKCS1v15(), hashes.SHA256())
+    try:
+        key.public_key().verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+    except InvalidSignature:
+        return False
+    return True

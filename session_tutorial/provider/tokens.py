@@ -22,7 +22,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-import jwt
 from cryptography.hazmat.primitives import serialization
 
 from .config import TenantConfig
@@ -127,7 +126,12 @@ class TokenMinter:
         return self._sign(claims)
 
     def verify_access_token(self, token: str, now: float) -> dict[str, Any]:
-        """The claims of one of our access tokens valid at ``now``; else InvalidToken."""
+        """The claims of one of our access tokens valid at ``now``; else InvalidToken.
+
+        PyJWT verifies it; imported here, at the first ``/userinfo``: a tenant starts without.
+        """
+        import jwt
+
         try:
             claims = jwt.decode(
                 token,
