@@ -418,6 +418,10 @@ def ran(panel, expected: str) -> None:
     output = panel.locator(".jp-OutputArea-output", has_text=expected).first
     no_kernel = panel.page.locator(".jp-Dialog", has_text="Select Kernel")
     try:
+        # Waited for first, then asserted: while a locator matches nothing, each poll of
+        # expect() also takes an ARIA snapshot of the whole page for its failure message, which
+        # on JupyterLab's page costs the renderer about 0.1 s of CPU a time.
+        output.or_(no_kernel).first.wait_for()
         expect(output.or_(no_kernel).first).to_be_visible()
         assert not no_kernel.is_visible(), "JupyterLab asks for a kernel: the notebook has none"
         panel.locator(".jp-InputPrompt", has_text="[*]").first.wait_for(state="detached")
