@@ -1,10 +1,15 @@
-"""Helpers for the tenant's tests: a fake clock, and Auth0-shaped requests."""
+"""Helpers for the tenant's tests: a fake clock, Auth0-shaped requests, a data dir with a key."""
 
 from __future__ import annotations
 
+import functools
+import os
+from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 CLIENT = "tutorial-app"
 ADA = ("ada@example.com", "Analytical-Engine-1843")
@@ -26,6 +31,29 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+@functools.cache
+def _signing_key_pem() -> bytes:
+    """One RSA signing key per test process, made on first use."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def data_dir_with_key(path: Path) -> Path:
+    """A new tenant data dir (0700) holding this test process's signing key (0600), as an
+    earlier start of the tenant leaves it: a tenant started there loads and checks that key
+    instead of making one (20-150 ms of CPU each). For tests whose subject is not the key;
+    tests/test_provider_files.py and test_provider_unit.py check the tenant makes its own."""
+    path.mkdir(mode=0o700, parents=True)
+    fd = os.open(path / "signing-key.pem", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        file.write(_signing_key_pem())
+    return path
 
 
 def login(client: httpx.Client, user: tuple[str, str] = ADA, **extra: str) -> httpx.Response:

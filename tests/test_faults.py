@@ -44,6 +44,7 @@ from session_tutorial.provider.keyfiles import admin_key
 from session_tutorial.session import SessionManager
 from session_tutorial.store import CredentialStore
 from session_tutorial.tenant import Tenant, default_ssl_context
+from tests.provider_helpers import data_dir_with_key
 
 pytestmark = pytest.mark.integration
 
@@ -86,7 +87,7 @@ class OwnTenant:
 
 
 def _own_tenant(tmp_path: Path, leeway: int) -> OwnTenant:
-    data_dir = tmp_path / f"tenant-leeway-{leeway}"
+    data_dir = data_dir_with_key(tmp_path / f"tenant-leeway-{leeway}")
     port = background.free_port()
     tenant = OwnTenant(data_dir, port, leeway, TenantControl(f"http://127.0.0.1:{port}", ""))
     tenant.start()
