@@ -380,26 +380,41 @@ def chromium() -> Iterator[object]:
             browser.close()
 
 
-# Every rule axe-core has, as configured by default; only what nothing reads is left out: the
-# results' passes and incompletes (resultTypes) and each node's HTML snippet (noHtml; a
-# violation still names its element by ``target``, its CSS selector).
-AXE_RUN = """async () => {
+# What the tests read from each page once its diagrams are drawn, and its axe-core audit, in one
+# call (each call is a round trip through Playwright): its diagrams, launch buttons and solution
+# dropdowns; axe-core loaded from the test's server (a ``<script src>``, as ``add_script_tag``
+# adds it) and run with every rule it has, as configured by default; only what nothing reads is
+# left out: the results' passes and incompletes (resultTypes) and each node's HTML snippet
+# (noHtml; a violation still names its element by ``target``, its CSS selector). Last, the
+# sidebar scrolled to its top: the theme keeps its scroll from page to page, and a screenshot
+# shows each page from its top.
+AUDIT = """async (axeUrl) => {
+  const facts = {
+    diagrams: document.querySelectorAll('.mermaid').length,
+    svgs: document.querySelectorAll('.mermaid svg').length,
+    launch: [...document.querySelectorAll('.launch-button')].map(
+      b => [b.getAttribute('class'), b.getAttribute('href'), b.getAttribute('data-notebook')]),
+    solutions: document.querySelectorAll('details.solution').length,
+  };
+  await new Promise((resolve, reject) => {
+    const script = document.createElement('script');
+    script.src = axeUrl;
+    script.onload = resolve;
+    script.onerror = () => reject(new Error(`axe-core did not load from ${axeUrl}`));
+    document.head.appendChild(script);
+  });
   axe.configure({noHtml: true});
   const result = await axe.run(document, {resultTypes: ['violations']});
-  return result.violations
+  facts.violations = result.violations
     .filter(v => v.impact === 'serious' || v.impact === 'critical')
     .map(v => `${v.impact} ${v.id}: ${v.help} (${v.nodes.length}x, e.g. ${v.nodes[0].target})`);
+  document.querySelectorAll('.bd-sidebar-primary, .bd-sidebar-primary *')
+    .forEach(e => { e.scrollTop = 0; });
+  return facts;
 }"""
 
 
 DRAWN = "() => [...document.querySelectorAll('.mermaid')].every(d => d.querySelector('svg'))"
-# What the tests read from each page, in one call (each locator call is a round trip).
-FACTS = """() => ({
-  diagrams: document.querySelectorAll('.mermaid').length,
-  svgs: document.querySelectorAll('.mermaid svg').length,
-  launch: [...document.querySelectorAll('.launch-button')].map(
-    b => [b.getAttribute('class'), b.getAttribute('href'), b.getAttribute('data-notebook')]),
-})"""
 
 
 def open_page(tab: object, url: str) -> None:
@@ -435,14 +450,16 @@ def walk(site: Path) -> dict[str, Visit]:
             for page in walked:
                 visit = current[0] = visits[f"{page} ({scheme})"] = Visit()
                 open_page(tab, base + page)
-                facts = tab.evaluate(FACTS)
+                facts = tab.evaluate(AUDIT, base + AXE_PATH.lstrip("/"))
                 visit.diagrams, visit.svgs = facts["diagrams"], facts["svgs"]
                 visit.launch = [(str(c), str(h), str(n)) for c, h, n in facts["launch"]]
-                tab.add_script_tag(url=base + AXE_PATH.lstrip("/"))
-                visit.violations = tab.evaluate(AXE_RUN)
+                visit.violations = facts["violations"]
                 screenshot(tab, page, scheme)
-                if scheme == "light":
-                    visit.solutions = open_solutions(tab)
+                # Playwright's locators inject its selector engine into each page they look
+                # into (about 65 ms of CPU): only into the pages the count above says have a
+                # solution to click.
+                if scheme == "light" and facts["solutions"]:
+                    visit.solutions = open_solutions(tab, facts["solutions"])
         # The search box's page answers offline, from its index. Last: it goes on fetching
         # its results' pages after the first is shown, and a page loaded next would cut that.
         tab.emulate_media(color_scheme="light")
@@ -457,10 +474,12 @@ def walk(site: Path) -> dict[str, Visit]:
     return visits
 
 
-def open_solutions(tab: object) -> list[tuple[bool, bool, bool, bool, str]]:
+def open_solutions(tab: object, count: int) -> list[tuple[bool, bool, bool, bool, str]]:
     """For each solution: (open, code visible) before a click on it, the same after, its code."""
     seen = []
-    for dropdown in tab.locator("details.solution").all():  # type: ignore[attr-defined]
+    dropdowns = tab.locator("details.solution").all()  # type: ignore[attr-defined]
+    assert len(dropdowns) == count, f"{count} solutions counted, {len(dropdowns)} found"
+    for dropdown in dropdowns:
         code = dropdown.locator("pre")
         before = (dropdown.get_attribute("open") is not None, code.is_visible())
         dropdown.locator("summary").click()
@@ -470,12 +489,7 @@ def open_solutions(tab: object) -> list[tuple[bool, bool, bool, bool, str]]:
 
 
 def screenshot(tab: object, page: str, scheme: str) -> None:
-    name = page.replace("/", "-").removesuffix(".html")
-    # The theme keeps the sidebar's scroll from page to page: show each from its top.
-    tab.evaluate(  # type: ignore[attr-defined]
-        "() => document.querySelectorAll('.bd-sidebar-primary, .bd-sidebar-primary *')"
-        ".forEach(e => { e.scrollTop = 0; })"
-    )
+    name = page.replace("/", "-").removesuffix(".html")  # its sidebar at its top (AUDIT)
     if page in {shown for shown, _ in README_IMAGES}:  # in each scheme walked
         tab.screenshot(path=str(ARTIFACTS / f"{name}-{scheme}.png"))  # type: ignore[attr-defined]
     image = README_IMAGES.get((page, scheme))
