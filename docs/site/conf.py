@@ -14,6 +14,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "_ext"))
 
+import lazy_executors  # noqa: E402  (in _ext/)
+
+# Nothing is executed (nb_execution_mode below): myst-nb's executors are not imported either.
+lazy_executors.install()
+
 # The one setting: the GitHub repository the Binder launch buttons (and the repository link)
 # name. The GitHub Pages workflow sets it to the repository it runs in.
 repository = os.environ.get("SESSION_TUTORIAL_REPOSITORY", "OWNER/session-tutorial")
