@@ -115,6 +115,11 @@ class Lab:
         self.root = home / "notebooks"
         shutil.copytree(ROOT / "notebooks", self.root)
         lab_settings(home / "user-settings")
+        # binder/page_config.json, as `make install` and Binder's postBuild install it (no build
+        # check at each page load), whichever checkout this virtual environment was made from.
+        labconfig = Path(env["JUPYTER_CONFIG_DIR"]) / "labconfig"
+        labconfig.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / "binder" / "page_config.json", labconfig / "page_config.json")
         began = time.monotonic()
         self.proc = subprocess.Popen(
             [

@@ -204,6 +204,15 @@ def test_postbuild_writes_the_jupyterlab_overrides() -> None:
     assert notification == {"fetchNews": "false", "checkForUpdates": False}
 
 
+def test_postbuild_writes_the_jupyterlab_page_config() -> None:
+    text = postbuild()
+
+    assert "${NB_PYTHON_PREFIX}/etc/jupyter/labconfig" in text
+    assert "page_config.json" in text
+    # No build check at each page load: every extension of the image is prebuilt.
+    assert json.loads((BINDER / "page_config.json").read_text()) == {"buildCheck": False}
+
+
 def test_start_ends_by_handing_over_to_the_command() -> None:
     lines = [line.strip() for line in start().splitlines() if line.strip()]
     code = [line for line in lines if not line.startswith("#")]
