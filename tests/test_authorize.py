@@ -22,7 +22,7 @@ from conftest import LocalTenant
 from session_tutorial.provider import IdentityProvider, TenantConfig, create_app
 from session_tutorial.scripted_browser import Page, ScriptedBrowser
 from tests.authorize_helpers import AuthRequest, query_of
-from tests.provider_helpers import ADA, ALAN, FakeClock, error_of, login, refresh
+from tests.provider_helpers import ADA, ALAN, FakeClock, data_dir_with_key, error_of, login, refresh
 
 pytestmark = pytest.mark.integration
 
@@ -493,7 +493,7 @@ def quiet_tenant(tmp_path: Path) -> Iterator[TestClient]:
     """A tenant with a registered callback and the loopback confirmation switched off."""
     config = TenantConfig(
         issuer="http://testserver/",
-        data_dir=tmp_path,
+        data_dir=data_dir_with_key(tmp_path / "tenant"),
         redirect_uris=(REGISTERED, PROXIED),
         confirm_loopback=False,
     )
@@ -547,7 +547,7 @@ def test_a_code_replayed_while_its_first_exchange_runs_still_revokes_what_that_i
     # refresh-token family, so the revocation found no family and the first one stayed live.
     # The interleaving cannot be had on demand over HTTP: the replay is run from inside the
     # first exchange, by wrapping start_family (a timing fault, not a fake tenant).
-    config = TenantConfig(issuer="http://testserver/", data_dir=tmp_path)
+    config = TenantConfig(issuer="http://testserver/", data_dir=data_dir_with_key(tmp_path / "t"))
     idp = IdentityProvider(config, base_clock=FakeClock())
     with TestClient(create_app(config, idp)) as client:
         req = AuthRequest()
@@ -586,7 +586,8 @@ def test_behind_a_proxy_prefix_the_tenants_cookies_stay_under_that_prefix(tmp_pa
     # Attack: on a host that serves many users' servers (mybinder.org: /user/NAME/...), a
     # cookie with Path=/ went to every other user's server there, and theirs could plant one.
     prefix = "/user/ada/proxy/8941/"
-    config = TenantConfig(issuer="http://testserver/", data_dir=tmp_path, public_url=prefix)
+    data_dir = data_dir_with_key(tmp_path / "tenant")
+    config = TenantConfig(issuer="http://testserver/", data_dir=data_dir, public_url=prefix)
     idp = IdentityProvider(config, base_clock=FakeClock())
     with TestClient(create_app(config, idp)) as client:
         page = client.get(AuthRequest().url("http://testserver"))

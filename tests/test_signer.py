@@ -24,14 +24,14 @@ from session_tutorial.provider import IdentityProvider, TenantConfig, create_app
 from session_tutorial.provider.keys import thumbprint
 from session_tutorial.provider.signer import BURST, HELPERS, Signer
 from session_tutorial.provider.tokens import TokenMinter, Unsigned, deferred_signing
-from tests.provider_helpers import CLIENT, FakeClock, login, refresh
+from tests.provider_helpers import CLIENT, FakeClock, data_dir_with_key, login, refresh
 
 ISSUER = "http://testserver/"
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[TestClient, IdentityProvider]]:
-    config = TenantConfig(issuer=ISSUER, data_dir=tmp_path)
+    config = TenantConfig(issuer=ISSUER, data_dir=data_dir_with_key(tmp_path / "tenant"))
     idp = IdentityProvider(config, base_clock=FakeClock())
     with TestClient(create_app(config, idp, signing_helper="on")) as client:
         yield client, idp
