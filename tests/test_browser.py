@@ -742,7 +742,12 @@ def test_a_learner_signs_in_with_the_browser_restores_and_signs_out_of_the_tenan
         to_top(nb04.locator(".jp-Cell", has=page.locator(".st-browser-login")).first)
         sign_in_in_a_new_tab(page, widget04, expect_password=True, name="4")
         signin_shot(page, "4-signed-in-again")
-        assert lab.keychain_entry() is not None  # the keychain fresh_lab clears is the lab's
+        # The widget says so when the keychain could not save the sign-in (a keychain error
+        # under load once failed the next line with nothing to explain it).
+        said = widget04.inner_text()
+        assert "could not save" not in said, said
+        # The keychain fresh_lab clears is the lab's.
+        assert lab.keychain_entry() is not None, f"nothing in the keychain; the widget said: {said}"
     except Exception:
         with contextlib.suppress(Exception):
             signin_shot(page, "failure")
