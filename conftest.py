@@ -47,6 +47,7 @@ from session_tutorial.provider.keyfiles import admin_key  # noqa: E402
 from session_tutorial.scripted_browser import ScriptedBrowser  # noqa: E402
 from session_tutorial.store import KEYCHAIN_ENV  # noqa: E402
 from session_tutorial.tenant import default_ssl_context  # noqa: E402
+from tests.kernels import use_for_nbval  # noqa: E402
 from tests.provider_helpers import TEST_API  # noqa: E402
 
 # Each tenant this session starts in its default data dir (a notebook's kernel, Tutorial.start)
@@ -82,7 +83,11 @@ def pytest_configure(config: pytest.Config) -> None:
     ``-n N`` makes N ``popen`` workers that would share this process's keychain; instead each
     one runs as ``python -m session_tutorial.launcher -- python ...`` with the session bus
     unset, so it gets a private, empty keychain of its own.
+
+    nbval's kernels listen on Unix sockets, not on loopback ports another process could take
+    first, and one that dies at start says why (tests/kernels.py).
     """
+    use_for_nbval()
     tx = getattr(config.option, "tx", None)
     if not tx or os.environ.get(KEYCHAIN_ENV) != PRIVATE_KEYCHAIN:
         return

@@ -25,6 +25,7 @@ from session_tutorial import MemoryStore, verify_id_token
 from session_tutorial.provider import background
 from session_tutorial.provider.config import DEMO_USERS
 from session_tutorial.tutorial import Tutorial
+from tests.kernels import SocketFileKernelManager
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
@@ -402,6 +403,7 @@ def test_notebooks_run_against_a_tenant_without_teaching_controls(
             # As nbval does: the kernel is killed once its cells ran, not asked to exit and
             # waited for (up to 5 s when a notebook left a thread running).
             shutdown_kernel="immediate",
+            kernel_manager_class=SocketFileKernelManager,  # no loopback ports to race for
         ).execute()
         text = json.dumps([c.get("outputs", []) for c in nb.cells])
         assert '"output_type": "error"' not in text, path.name
