@@ -11,7 +11,7 @@ WITH_KEYCHAIN := $(BIN)/python -m session_tutorial.launcher --
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test install system-deps lint notebooks bench bench-peers tenant-start tenant-stop tenant-status status clean \
+.PHONY: lab test install system-deps lint notebooks bench bench-peers bench-suite tenant-start tenant-stop tenant-status status clean \
 	site site-serve site-deps
 
 $(STAMP): pyproject.toml binder/overrides.json binder/page_config.json
@@ -47,6 +47,11 @@ lint: install
 # Every figure of the README's "Performance and reliability" section (about a minute, loopback only).
 bench: install system-deps
 	$(WITH_KEYCHAIN) $(BIN)/python benchmarks/run_all.py
+
+# How long `make test` takes here, with a speed index; AGAINST=REV also runs REV's suite, A B B A,
+# and prints the ratios (this machine's speed drifts: compare within a pair). Minutes.
+bench-suite: install system-deps site-deps
+	$(BIN)/python benchmarks/suite_time.py $(if $(AGAINST),--against $(AGAINST),)
 
 # The local tenant side by side with panva's oidc-provider (pinned in benchmarks/peers/
 # package-lock.json, installed into benchmarks/peers/node_modules/), both under wrk. A few minutes.
