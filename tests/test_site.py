@@ -391,7 +391,7 @@ def chromium() -> Iterator[object]:
 AUDIT = """async (axeUrl) => {
   const facts = {
     diagrams: document.querySelectorAll('.mermaid').length,
-    svgs: document.querySelectorAll('.mermaid svg').length,
+    svgs: document.querySelectorAll('.mermaid > svg').length,
     launch: [...document.querySelectorAll('.launch-button')].map(
       b => [b.getAttribute('class'), b.getAttribute('href'), b.getAttribute('data-notebook')]),
     solutions: document.querySelectorAll('details.solution').length,
@@ -414,7 +414,11 @@ AUDIT = """async (axeUrl) => {
 }"""
 
 
-DRAWN = "() => [...document.querySelectorAll('.mermaid')].every(d => d.querySelector('svg'))"
+# A diagram is drawn when its <svg> is its child: while mermaid draws it, the element holds a
+# <div> with an unfinished, unstyled <svg> in which it measures the text (seen by this walk).
+DRAWN = (
+    "() => [...document.querySelectorAll('.mermaid')].every(d => d.querySelector(':scope > svg'))"
+)
 
 
 def open_page(tab: object, url: str) -> None:
