@@ -8,6 +8,8 @@
 - mermaid.js comes from ``node_modules/mermaid`` (npm, ``make site-deps``), copied into the
   site's ``_static/mermaid/``: never from a CDN, which offline workshops cannot reach. Pages
   Sphinx makes itself (search, index) have no diagram and do not load it.
+- The page's light or dark theme is settled while the page is parsed (``SETTLE_THEME``),
+  before mermaid takes its diagrams' theme from it.
 """
 
 from __future__ import annotations
@@ -39,6 +41,23 @@ NO_LINKS = (
     nodes.rubric,
     nodes.caption,
 )
+
+# pydata-sphinx-theme (under sphinx-book-theme) first sets <html data-theme> from the theme it
+# saved in localStorage on the reader's last page, and only once the page is parsed (its
+# deferred script's setTheme) from the mode: the one chosen with the theme button, or in
+# "auto" the system's prefers-color-scheme. sphinxcontrib-mermaid's module script runs before
+# that one and takes its light or dark theme from data-theme; it watches data-theme only
+# after its first drawing. So on the first page after the system's scheme changed, the
+# diagrams were drawn in the previous scheme's theme (a light diagram on the dark page).
+# This inline script, in <head> before both, settles data-theme at once as setTheme will
+# (upstream: mgaitan/sphinxcontrib-mermaid#78). The page itself no longer starts in the old
+# theme either.
+SETTLE_THEME = """(() => {
+  const root = document.documentElement;
+  const mode = root.dataset.mode;
+  const dark = window.matchMedia("(prefers-color-scheme: dark)").matches;
+  root.dataset.theme = mode === "light" || mode === "dark" ? mode : dark ? "dark" : "light";
+})();"""
 
 
 def launch_buttons(app: Sphinx, doctree: nodes.document) -> None:
@@ -168,6 +187,7 @@ def copy_mermaid(app: Sphinx, exception: Exception | None) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("tutorial_repository", "OWNER/session-tutorial", "html")
     app.add_config_value("tutorial_local_lab", "http://localhost:8888/lab/tree/", "html")
+    app.add_js_file(None, body=SETTLE_THEME, priority=100)  # classic and inline: runs at once
     app.connect("doctree-read", launch_buttons)
     app.connect("doctree-resolved", link_terms)
     app.connect("html-page-context", no_mermaid_without_a_doctree, priority=900)  # after mermaid's
