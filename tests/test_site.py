@@ -6,7 +6,8 @@ pages keep their links; the GitHub Pages workflow builds with ``make site``.
 
 The rest build the site once (``scripts/build_site.py``, strict: a warning fails it) and walk
 every page in Debian's Chromium driven by Playwright, as ``tests/test_browser.py`` does, over
-a local HTTP server: no console error, every mermaid diagram drawn as an SVG, every launch
+a local HTTP server: no console error, every mermaid diagram drawn as an SVG in the page's light
+or dark theme (also on the first page after the reader's system changed scheme), every launch
 button on its own notebook, solutions closed until clicked, and an axe-core audit (npm, injected
 into each page) with no serious or critical violation. Links, anchors and secrets are checked
 in the built files. They need Node (npm installs mermaid and axe-core): skipped where it is
@@ -328,6 +329,10 @@ def test_every_error_class_has_its_section_in_the_built_catalogue(site: Path) ->
 class Visit:
     """What one page did in the browser."""
 
+    scheme: str = ""  # the reader's system's: prefers-color-scheme
+    turned: bool = False  # the first page loaded after the scheme changed
+    theme: str = ""  # the page's: <html data-theme>
+    inks: list[str] = field(default_factory=list)  # each diagram's text colour, rgb(...)
     console: list[str] = field(default_factory=list)
     diagrams: int = 0
     svgs: int = 0
@@ -382,16 +387,19 @@ def chromium() -> Iterator[object]:
 
 # What the tests read from each page once its diagrams are drawn, and its axe-core audit, in one
 # call (each call is a round trip through Playwright): its diagrams, launch buttons and solution
-# dropdowns; axe-core loaded from the test's server (a ``<script src>``, as ``add_script_tag``
-# adds it) and run with every rule it has, as configured by default; only what nothing reads is
-# left out: the results' passes and incompletes (resultTypes) and each node's HTML snippet
-# (noHtml; a violation still names its element by ``target``, its CSS selector). Last, the
-# sidebar scrolled to its top: the theme keeps its scroll from page to page, and a screenshot
-# shows each page from its top.
+# dropdowns, the page's theme and each diagram's text colour (mermaid's textColor: dark in its
+# light theme, light in its dark one); axe-core loaded from the test's server (a ``<script
+# src>``, as ``add_script_tag`` adds it) and run with every rule it has, as configured by
+# default; only what nothing reads is left out: the results' passes and incompletes
+# (resultTypes) and each node's HTML snippet (noHtml; a violation still names its element by
+# ``target``, its CSS selector). Last, the sidebar scrolled to its top: the theme keeps its
+# scroll from page to page, and a screenshot shows each page from its top.
 AUDIT = """async (axeUrl) => {
   const facts = {
     diagrams: document.querySelectorAll('.mermaid').length,
     svgs: document.querySelectorAll('.mermaid > svg').length,
+    theme: document.documentElement.dataset.theme,
+    inks: [...document.querySelectorAll('.mermaid > svg')].map(s => getComputedStyle(s).fill),
     launch: [...document.querySelectorAll('.launch-button')].map(
       b => [b.getAttribute('class'), b.getAttribute('href'), b.getAttribute('data-notebook')]),
     solutions: document.querySelectorAll('details.solution').length,
@@ -414,6 +422,7 @@ AUDIT = """async (axeUrl) => {
 }"""
 
 
+MERMAID = 'class="mermaid"'  # a diagram in a page's HTML
 # A diagram is drawn when its <svg> is its child: while mermaid draws it, the element holds a
 # <div> with an unfinished, unstyled <svg> in which it measures the text (seen by this walk).
 DRAWN = (
@@ -440,8 +449,16 @@ def walk(site: Path) -> dict[str, Visit]:
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with serve(site) as base, chromium() as browser:
-        # One tab for both schemes, as a reader whose system turns dark: each page is loaded
-        # anew in the scheme it is walked in (prefers-color-scheme, which the theme follows).
+        # One tab for both schemes, as a reader whose system turns dark and back: each page is
+        # loaded anew in the scheme it is walked in (prefers-color-scheme, which the theme
+        # follows, keeping the last theme it used in localStorage). The dark pass comes in the
+        # middle of the light one, where both of its ends load a page with a diagram: the first
+        # page after each change is where the theme and mermaid once disagreed.
+        light = pages(site)
+        turn = next(i for i, p in enumerate(light) if i and MERMAID in (site / p).read_text())
+        dark = [page for page, _ in README_IMAGES]
+        plan = [(p, "light") for p in light[:turn]] + [(p, "dark") for p in dark]
+        plan += [(p, "light") for p in light[turn:]]
         context = browser.new_context(viewport=VIEWPORT)  # type: ignore[attr-defined]
         tab = context.new_page()
         # A response of 400 or more is a console error too: Chromium logs "Failed to load
@@ -452,22 +469,25 @@ def walk(site: Path) -> dict[str, Visit]:
         tab.on("console", lambda msg: msg.type == "error" and log(console_error(msg)))
         tab.on("pageerror", lambda exc: log(f"uncaught: {exc}"))
         tab.on("requestfailed", lambda req: log(f"failed: {req.url}"))
-        for scheme in ("light", "dark"):
-            tab.emulate_media(color_scheme=scheme)
-            walked = pages(site) if scheme == "light" else [p for p, _ in README_IMAGES]
-            for page in walked:
-                visit = current[0] = visits[f"{page} ({scheme})"] = Visit()
-                open_page(tab, base + page)
-                facts = tab.evaluate(AUDIT, base + AXE_PATH.lstrip("/"))
-                visit.diagrams, visit.svgs = facts["diagrams"], facts["svgs"]
-                visit.launch = [(str(c), str(h), str(n)) for c, h, n in facts["launch"]]
-                visit.violations = facts["violations"]
-                screenshot(tab, page, scheme)
-                # Playwright's locators inject its selector engine into each page they look
-                # into (about 65 ms of CPU): only into the pages the count above says have a
-                # solution to click.
-                if scheme == "light" and facts["solutions"]:
-                    visit.solutions = open_solutions(tab, facts["solutions"])
+        before = ""  # the scheme the page before was loaded in
+        for page, scheme in plan:
+            turned = bool(before) and scheme != before
+            if scheme != before:
+                tab.emulate_media(color_scheme=scheme)
+            before = scheme
+            visit = current[0] = visits[f"{page} ({scheme})"] = Visit(scheme, turned)
+            open_page(tab, base + page)
+            facts = tab.evaluate(AUDIT, base + AXE_PATH.lstrip("/"))
+            visit.diagrams, visit.svgs = facts["diagrams"], facts["svgs"]
+            visit.theme, visit.inks = facts["theme"], facts["inks"]
+            visit.launch = [(str(c), str(h), str(n)) for c, h, n in facts["launch"]]
+            visit.violations = facts["violations"]
+            screenshot(tab, page, scheme)
+            # Playwright's locators inject its selector engine into each page they look
+            # into (about 65 ms of CPU): only into the pages the count above says have a
+            # solution to click.
+            if scheme == "light" and facts["solutions"]:
+                visit.solutions = open_solutions(tab, facts["solutions"])
         # The search box's page answers offline, from its index. Last: it goes on fetching
         # its results' pages after the first is shown, and a page loaded next would cut that.
         tab.emulate_media(color_scheme="light")
@@ -533,6 +553,30 @@ def test_every_mermaid_diagram_became_an_svg(walk: dict[str, Visit]) -> None:
     assert drawn["journey.html (light)"][0] >= 1
     assert drawn["notebooks/00-start-here.html (light)"][0] >= 1
     assert all(diagrams == svgs for diagrams, svgs in drawn.values()), drawn
+
+
+def light_ink(colour: str) -> bool:
+    """Whether a CSS ``rgb(r, g, b)`` colour is light (its perceived brightness)."""
+    r, g, b = (int(x) for x in re.findall(r"\d+", colour)[:3])
+    return r * 299 + g * 587 + b * 114 > 128 * 1000
+
+
+@needs_node
+def test_diagrams_are_drawn_in_the_pages_theme_also_right_after_a_scheme_change(
+    walk: dict[str, Visit],
+) -> None:
+    audited = {page: v for page, v in walk.items() if v.theme}
+    turned = {v.scheme for v in audited.values() if v.turned and v.diagrams}
+    # Light text on a dark page, dark text on a light one; the page as the system says.
+    wrong = {
+        page: (v.theme, v.inks)
+        for page, v in audited.items()
+        if v.theme != v.scheme or any(light_ink(ink) != (v.theme == "dark") for ink in v.inks)
+    }
+
+    assert turned == {"light", "dark"}  # the walk turned both ways on pages with a diagram
+    assert all(len(v.inks) == v.svgs for v in audited.values())
+    assert not wrong, wrong
 
 
 @needs_node
