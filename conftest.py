@@ -126,7 +126,7 @@ class LocalTenant:
 @pytest.fixture(scope="session")
 def _tenant_process() -> LocalTenant:
     data_dir = Path(os.environ["SESSION_TUTORIAL_TENANT_DIR"])
-    running = background.start(data_dir, port=background.free_port(), quiet=True)
+    running = background.start(data_dir, port=0, quiet=True)
     control = TenantControl(running.url, admin_key(data_dir), data_dir=data_dir)
     return LocalTenant(running.url, data_dir, control)
 
@@ -146,7 +146,7 @@ def api_tenant_url() -> str:
     only for an API's audience, as Auth0 does (for /userinfo alone they are opaque)."""
     data_dir = _TMP / "api-tenant"
     extra = ("--api", TEST_API)
-    return background.start(data_dir, port=background.free_port(), quiet=True, extra_args=extra).url
+    return background.start(data_dir, port=0, quiet=True, extra_args=extra).url
 
 
 @pytest.fixture

@@ -130,7 +130,7 @@ class Launch:
 def bench(launches: int, hot_calls: int) -> list[str]:
     data_dir = Path(tempfile.mkdtemp(prefix="client-bench-tenant-"))
     lock_dir = Path(tempfile.mkdtemp(prefix="client-bench-locks-"))
-    running = background.start(data_dir, port=background.free_port(), quiet=True)
+    running = background.start(data_dir, port=0, quiet=True)
     control = TenantControl(running.url, admin_key(data_dir))
     tenant = Tenant(running.url, "tutorial-app")
     store = TimedStore(CredentialStore("session-tutorial-bench", f"bench-{uuid.uuid4()}"))

@@ -212,7 +212,7 @@ def run_scenario(scenario: Scenario, clients: int, refreshes: int) -> Result:
     result = Result(scenario, clients, refreshes)
     data_dir = Path(tempfile.mkdtemp(prefix=f"tenant-bench-{scenario.name}-"))
     extra = ("--refresh-leeway", str(scenario.leeway))
-    running = background.start(data_dir, port=background.free_port(), extra_args=extra, quiet=True)
+    running = background.start(data_dir, port=0, extra_args=extra, quiet=True)
     try:
         asyncio.run(_workload(running.url, result))
         _check(result, running.url, TenantControl(running.url, admin_key(data_dir)))

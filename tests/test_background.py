@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -48,9 +50,34 @@ def test_a_port_someone_listens_on_is_not_free() -> None:
         assert not background._port_free("127.0.0.1", other.getsockname()[1])
 
 
+@contextlib.contextmanager
+def _listening(port: int = 0) -> Iterator[int]:
+    """Another program listening on ``port`` (0: any) meanwhile; the port."""
+    with socket.socket() as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        other.bind(("127.0.0.1", port))
+        other.listen(1)
+        yield other.getsockname()[1]
+
+
+@pytest.mark.integration
+def test_a_tenant_on_a_port_another_program_holds_says_so_and_port_0_takes_a_free_one(
+    tmp_path: Path,
+) -> None:
+    # A port chosen first and bound later (free_port) can be taken in between; the tenant
+    # then says which port and why, and port 0 (bound by the tenant itself) cannot race.
+    with _listening() as taken:
+        with pytest.raises(RuntimeError) as refused:
+            background.start(tmp_path, port=taken, quiet=True)
+        assert f"cannot listen on 127.0.0.1:{taken} (Address already in use)" in str(refused.value)
+        assert "Traceback" not in str(refused.value)
+        assert background.status(tmp_path) is None
+
+
 @pytest.mark.integration
 def test_a_stopped_and_started_tenant_keeps_its_port_and_url(tmp_path: Path) -> None:
-    first = background.start(tmp_path, port=background.free_port(), quiet=True)
+    # Started on port 0: the port the tenant bound is the one kept for the next start.
+    first = background.start(tmp_path, port=0, quiet=True)
     try:
         with httpx.Client() as client:  # a keep-alive connection, as a kernel's client has
             client.get(first.url + "/.well-known/openid-configuration").raise_for_status()
@@ -72,7 +99,7 @@ def test_a_form_notices_the_local_tenant_stopped_started_again_and_moved(tmp_pat
     from session_tutorial.widgets import LoginForm
     from session_tutorial.widgets.messages import explain
 
-    url = background.start(tmp_path, port=background.free_port(), quiet=True).url
+    url = background.start(tmp_path, port=0, quiet=True).url
     # What Tenant.local() makes for this data dir: it follows the tenant's published clock.
     tenant = Tenant(url, "tutorial-app", clock=SyncedClock.following(tmp_path))
     down = NetworkError("did not answer")
@@ -86,7 +113,8 @@ def test_a_form_notices_the_local_tenant_stopped_started_again_and_moved(tmp_pat
             assert "answers again now" in explain(down, tenant).text
             assert form.sign_in("ada@example.com", "Analytical-Engine-1843") is not None
         background.stop(tmp_path)
-        moved = background.start(tmp_path, port=background.free_port(), quiet=True).url
+        with _listening(int(url.rsplit(":", 1)[1])):  # held, so the next start cannot get it
+            moved = background.start(tmp_path, port=0, quiet=True).url
         assert f"runs at {moved} now" in explain(down, tenant).text
         assert "restart the kernel" in explain(down, tenant).text
     finally:

@@ -299,7 +299,7 @@ def lab_env(home: Path) -> Iterator[dict[str, str]]:
             "session_tutorial.provider",
             "start",
             "--port",
-            str(background.free_port()),
+            "0",  # any free port, bound by the tenant itself
             "--device-interval",
             str(DEVICE_INTERVAL),
         ],

@@ -379,9 +379,7 @@ def test_notebook_passes_alone_in_a_fresh_kernel_with_an_empty_keychain(
 
 @pytest.fixture
 def tenant_without_teaching(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    running = background.start(
-        tmp_path, port=background.free_port(), quiet=True, extra_args=("--no-teaching",)
-    )
+    running = background.start(tmp_path, port=0, quiet=True, extra_args=("--no-teaching",))
     monkeypatch.setenv("AUTH0_DOMAIN", running.url)
     monkeypatch.setenv("AUTH0_CLIENT_ID", "tutorial-app")
     yield running.url

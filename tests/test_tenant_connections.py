@@ -30,9 +30,7 @@ IDLE = 20  # connected, silent
 def strict_tenant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir: Path = tmp_path_factory.mktemp("strict-tenant")
     options = ("--request-timeout", "1", "--max-connections", "200")
-    running = background.start(
-        data_dir, port=background.free_port(), extra_args=options, quiet=True
-    )
+    running = background.start(data_dir, port=0, extra_args=options, quiet=True)
     yield running.url
     background.stop(data_dir)
 

@@ -110,7 +110,7 @@ class Peer(Server):
 def tenant() -> Iterator[Tenant]:
     data_dir = Path(tempfile.mkdtemp(prefix="bench-peers-tenant-"))
     extra = ("--refresh-leeway", "0")
-    running = background.start(data_dir, port=background.free_port(), extra_args=extra, quiet=True)
+    running = background.start(data_dir, port=0, extra_args=extra, quiet=True)
     try:
         yield Tenant("project", running.url, running.pid)
     finally:

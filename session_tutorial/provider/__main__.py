@@ -66,7 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     for name in ("serve", "start"):
         s = sub.add_parser(name, help=f"{name} the tenant")
         s.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to serve a whole workshop room")
-        s.add_argument("--port", type=int, default=None, help=f"default {DEFAULT_PORT}")
+        s.add_argument(
+            "--port", type=int, default=None, help=f"default {DEFAULT_PORT}; 0: any free port"
+        )
         s.add_argument("--data-dir", type=Path, default=None, dest="sub_data_dir")
         s.add_argument(
             "--refresh-leeway",
@@ -207,9 +209,19 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     data_dir = getattr(args, "sub_data_dir", None) or args.data_dir or default_data_dir()
     if args.command == "serve":
-        from .server import issuer_for, serve
+        from .server import issuer_for, listen, serve
 
-        port = args.port or DEFAULT_PORT
+        wanted = DEFAULT_PORT if args.port is None else args.port
+        try:
+            sock = listen(args.host, wanted)  # bound before the issuer is known: port 0 works
+        except OSError as exc:
+            print(
+                f"error: the tenant cannot listen on {args.host}:{wanted} ({exc.strerror or exc}); "
+                "choose another --port, or --port 0 for any free one",
+                file=sys.stderr,
+            )
+            return 1
+        port = sock.getsockname()[1]
         config = TenantConfig(
             issuer=args.issuer or issuer_for(args.host, port),
             data_dir=data_dir,
@@ -227,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             confirm_loopback=not args.no_loopback_confirmation,
         )
         try:
-            serve(config, args.host, port)
+            serve(config, args.host, sock)
         except TenantFilesError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1

@@ -140,13 +140,18 @@ def _port_free(host: str, port: int) -> bool:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
+    """A port free now, for a server that binds it later: another process may take it first.
+
+    To start a tenant on any free port, pass ``port=0`` to :func:`start` instead: the tenant
+    then binds a port the system picks, and nothing can take it in between.
+    """
     with socket.socket() as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
 
 
 def _choose_port(data_dir: Path, host: str) -> int:
-    """The port this tenant had last time, else the default, else any free one.
+    """The port this tenant had last time, else the default, else 0 (any free one).
 
     The port is part of the issuer and of the keychain account, so keeping it keeps the
     learner's saved session valid across restarts.
@@ -158,7 +163,7 @@ def _choose_port(data_dir: Path, host: str) -> int:
     for candidate in (last, DEFAULT_PORT):
         if candidate is not None and _port_free(host, candidate):
             return candidate
-    return free_port(host)
+    return 0  # the tenant binds one the system picks
 
 
 def start(
@@ -169,7 +174,11 @@ def start(
     extra_args: tuple[str, ...] = (),
     quiet: bool = False,
 ) -> Running:
-    """Start a background tenant for ``data_dir`` unless one runs; return it."""
+    """Start a background tenant for ``data_dir`` unless one runs; return it.
+
+    ``port`` 0 takes any free port (the tenant binds it, and says which in its state file);
+    None the port of the last start, else the default, else any free one.
+    """
     data_dir = data_dir or default_data_dir()
     from filelock import FileLock  # only a start takes the lock
 
@@ -203,7 +212,7 @@ def start(
         while time.monotonic() < deadline:
             running = status(data_dir)
             if running and running.pid == proc.pid:
-                (data_dir / PORT_FILE).write_text(str(port))
+                (data_dir / PORT_FILE).write_text(str(_bound_port(data_dir, port)))
                 if not quiet:
                     print(f"Started the {running}", file=sys.stderr)
                 return running
@@ -213,6 +222,14 @@ def start(
         proc.kill()
         tail = (data_dir / "tenant.log").read_text(errors="replace")[-1500:]
         raise RuntimeError(f"The local tenant did not start. Its log ends with:\n{tail}")
+
+
+def _bound_port(data_dir: Path, asked: int) -> int:
+    """The port the tenant listens on, as its state file says (port 0 picks one)."""
+    try:
+        return int(json.loads((data_dir / STATE_FILE).read_text())["port"])
+    except (OSError, ValueError, KeyError, TypeError):  # it stopped meanwhile
+        return asked
 
 
 def stop(data_dir: Path | None = None) -> bool:
