@@ -184,7 +184,7 @@ def start(
 
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     with FileLock(str(data_dir / "start.lock"), timeout=START_TIMEOUT + 10):
-        running = status(data_dir)
+        running = status(data_dir) or _once_it_answers(data_dir)
         if running:
             return running
         if port is None:
@@ -222,6 +222,30 @@ def start(
         proc.kill()
         tail = (data_dir / "tenant.log").read_text(errors="replace")[-1500:]
         raise RuntimeError(f"The local tenant did not start. Its log ends with:\n{tail}")
+
+
+def _once_it_answers(data_dir: Path) -> Running | None:
+    """The tenant that runs for ``data_dir`` but did not answer, once it does; None if none runs.
+
+    It runs (its process holds the folder's lock) but did not answer the readiness check in
+    time: it is starting, or busy on a loaded machine. Another tenant beside it would take
+    another port, so another issuer, and the app's keychain entry under another account (what
+    test_browser's last check, which once failed, would see). Raises RuntimeError if it never
+    answers.
+    """
+    deadline = time.monotonic() + START_TIMEOUT
+    while keyfiles.tenant_lock_held(data_dir):
+        running = status(data_dir)
+        if running:
+            return running
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"A local tenant runs for {data_dir} but has not answered for "
+                f"{START_TIMEOUT:g} s. Stop it (`python -m session_tutorial.provider stop`, or "
+                f"end its process) and start it again; its log is {data_dir / 'tenant.log'}."
+            )
+        time.sleep(0.1)  # polling a running process for readiness, not a test wait
+    return None  # none runs (or it exited meanwhile)
 
 
 def _bound_port(data_dir: Path, asked: int) -> int:

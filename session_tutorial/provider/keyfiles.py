@@ -18,9 +18,11 @@ import logging
 import os
 import secrets
 import stat
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 log = logging.getLogger("session_tutorial.provider")
 
@@ -34,6 +36,10 @@ PRIVATE_FILES = (
     "tenant.sqlite3-wal",
     "tenant.sqlite3-shm",
 )
+
+
+#: Locked by the running tenant's process for as long as it runs (:func:`hold_tenant_lock`).
+TENANT_LOCK = "tenant.lock"
 
 
 class TenantFilesError(RuntimeError):
@@ -83,6 +89,39 @@ def secure_data_dir(data_dir: Path) -> None:
     _private(data_dir, 0o700)
     for name in PRIVATE_FILES:
         _private(data_dir / name, 0o600)
+
+
+def hold_tenant_lock(data_dir: Path) -> IO[bytes] | None:
+    """Lock ``data_dir`` for this process's tenant, as long as the file stays open; None when
+    another process holds it (a tenant runs for this folder already).
+
+    The system's lock (flock, or a Windows byte-range lock) goes with the process however it
+    ends, so it tells whether a tenant process lives: no pid that may have been reused, and no
+    readiness check that a tenant busy on a loaded machine can miss.
+    """
+    handle = open(data_dir / TENANT_LOCK, "a+b")  # noqa: SIM115 - kept open: it is the lock
+    try:
+        if sys.platform == "win32":
+            import msvcrt
+
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
+
+
+def tenant_lock_held(data_dir: Path) -> bool:
+    """Whether a tenant process runs for ``data_dir`` now (it holds the folder's lock)."""
+    handle = hold_tenant_lock(data_dir)
+    if handle is None:
+        return True
+    handle.close()  # released with it
+    return False
 
 
 def write_new(path: Path, data: bytes) -> bool:

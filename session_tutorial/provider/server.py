@@ -12,6 +12,7 @@ from pathlib import Path
 
 import uvicorn
 
+from . import keyfiles
 from .app import create_app
 from .config import STATE_FILE, TenantConfig
 from .connections import with_request_deadline
@@ -47,6 +48,16 @@ def serve(config: TenantConfig, host: str, sock: socket.socket, *, record: bool 
     """Run the tenant on ``sock``, :func:`listen`'s on ``host``, until interrupted; note pid,
     URL and port in the data dir."""
     port = sock.getsockname()[1]
+    config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    keyfiles.secure_data_dir(config.data_dir)  # before creating a file in it
+    # One tenant per data folder, and background.start() can tell that it runs even while it
+    # is too busy to answer: the lock is held until this process ends.
+    lock = keyfiles.hold_tenant_lock(config.data_dir)
+    if lock is None:
+        raise keyfiles.TenantFilesError(
+            f"A tenant already runs for {config.data_dir}: stop it first "
+            "(`python -m session_tutorial.provider stop`), or give this one another --data-dir."
+        )
     # Printed once the port is bound: from here on, connections queue until uvicorn serves.
     print(
         f"Local tenant at {config.issuer} (data in {config.data_dir}); Ctrl-C stops it.",
@@ -101,6 +112,7 @@ def serve(config: TenantConfig, host: str, sock: socket.socket, *, record: bool 
     # uvicorn re-raises SIGINT/SIGTERM once it has shut down, so the state file is removed
     # in the app's lifespan shutdown, not after run() returns.
     server.run(sockets=[sock])
+    lock.close()
 
 
 def _write_state(path: Path, data: dict[str, object]) -> None:
