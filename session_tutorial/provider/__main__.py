@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     data_dir = getattr(args, "sub_data_dir", None) or args.data_dir or default_data_dir()
     if args.command == "serve":
-        from .server import issuer_for, listen, serve
+        from .listening import listen
 
         wanted = DEFAULT_PORT if args.port is None else args.port
         try:
@@ -221,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
+        from .server import issuer_for, serve
+
         port = sock.getsockname()[1]
         config = TenantConfig(
             issuer=args.issuer or issuer_for(args.host, port),

@@ -23,30 +23,9 @@ def issuer_for(host: str, port: int) -> str:
     return f"http://{shown}:{port}/"
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """The tenant's listening socket on ``host:port``; port 0 takes any free port.
-
-    With port 0 the system picks the port as it binds, so no other process can take it in
-    between (as it could a port chosen first and bound later, by a process starting up).
-    """
-    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only when
-    # the listening socket says it is TCP. Without it, keep-alive clients wait 40 ms for
-    # every response (Nagle's algorithm meeting delayed ACKs).
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(2048)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
-
-
 def serve(config: TenantConfig, host: str, sock: socket.socket, *, record: bool = True) -> None:
-    """Run the tenant on ``sock``, :func:`listen`'s on ``host``, until interrupted; note pid,
-    URL and port in the data dir."""
+    """Run the tenant on ``sock`` (:func:`.listening.listen`'s, on ``host``) until
+    interrupted; note pid, URL and port in the data dir."""
     port = sock.getsockname()[1]
     config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     keyfiles.secure_data_dir(config.data_dir)  # before creating a file in it
