@@ -94,12 +94,19 @@ exec "$@"
 """
 
 
-def secret_service_reachable(timeout: float = 2.0) -> bool:
+def secret_service_reachable(timeout: float = 10.0) -> bool:
     """Whether a Secret Service answers on the session bus and has a default collection.
 
     Asks ``org.freedesktop.secrets`` for its ``default`` alias, as keyring will: a service that
     is merely activatable but has no login keyring (a headless machine with gnome-keyring
     installed) would fail at the first ``set_password``, so it does not count.
+
+    ``timeout`` is long because an answer that is late is still an answer: a Secret Service
+    busy on a loaded machine (or being started on demand) that missed a short limit was
+    taken for none, and the command got a private, empty keychain in its place, where its
+    entries went unseen by every other process on the bus (a JupyterLab started so saves its
+    kernels' sign-ins where the rest of the desktop, or the test run, never looks). Where no
+    Secret Service is, the answer comes at once: no bus, no owner, or no default collection.
     """
     if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
         return False  # keyring's D-Bus library (jeepney) has no other way to find the bus
