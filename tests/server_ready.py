@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import select
 import socket
 import time
@@ -27,8 +28,11 @@ def wait_until_listening(host: str, port: int, timeout: float = 30.0) -> None:
             time.sleep(0.02)  # the condition is polled: a refused connect returns at once
 
 
-def read_until(stream: IO[str], lines: list[str], needle: str, timeout: float) -> bool:
-    """Read ``stream`` into ``lines`` until a line holds ``needle``; False at its end or timeout."""
+def read_until(
+    stream: IO[str], lines: list[str], needle: str | re.Pattern[str], timeout: float
+) -> bool:
+    """Read ``stream`` into ``lines`` until a line holds ``needle`` (a string, or a pattern it
+    matches somewhere); False at its end or timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ready, _, _ = select.select([stream], [], [], deadline - time.monotonic())
@@ -38,6 +42,6 @@ def read_until(stream: IO[str], lines: list[str], needle: str, timeout: float) -
         if not line:
             return False
         lines.append(line)
-        if needle in line:
+        if needle.search(line) if isinstance(needle, re.Pattern) else needle in line:
             return True
     return False

@@ -254,14 +254,21 @@ class JupyterUnderStart:
             text=True,
             start_new_session=True,  # its own process group, to end everything it started
         )
-        self._wait_for_line(f"{self.base}lab")
+        # The address it prints: the port asked for, or the next free one if another process
+        # took that port before Jupyter checked it (Jupyter then tries others, and says so).
+        printed = re.compile(rf"http://127\.0\.0\.1:(\d+){re.escape(PREFIX)}lab\b")
+        self._wait_for_line(printed)
+        found = printed.search(self.lines[-1])
+        assert found is not None
+        self.port = int(found.group(1))
+        self.base = f"http://127.0.0.1:{self.port}{PREFIX}"
         wait_until_listening("127.0.0.1", self.port)
         # Keep draining its output so the server never blocks on a full pipe.
         self._drainer = threading.Thread(target=self._drain, daemon=True)
         self._drainer.start()
         self.http = httpx.Client(headers={"Authorization": f"token {self.token}"}, timeout=TIMEOUT)
 
-    def _wait_for_line(self, needle: str) -> None:
+    def _wait_for_line(self, needle: re.Pattern[str]) -> None:
         assert self.proc.stdout is not None
         if read_until(self.proc.stdout, self.lines, needle, TIMEOUT):
             return

@@ -66,6 +66,7 @@ UPDATE_IMAGE = "SESSION_TUTORIAL_UPDATE_SCREENSHOT"
 START_TIMEOUT = 60  # seconds: JupyterLab's start, an upper bound, never a wait
 STEP = 30_000  # milliseconds: the longest any one thing the learner waits for may take
 DEVICE_INTERVAL = 1  # seconds between the device flow's polls (the learner's tenant: 5)
+LAB_URL = re.compile(r"http://127\.0\.0\.1:(\d+)/lab\b")  # in the address Jupyter prints
 EMAIL, PASSWORD, NAME = next(user for user in DEMO_USERS if user[0].startswith("ada@"))
 
 pytestmark = [
@@ -157,14 +158,20 @@ class Lab:
         )
         self._drainer: threading.Thread | None = None
         self._logged = threading.Condition()
-        self._wait_for_line(f"{self.url}lab")
+        # The address it prints: the port asked for, or the next free one if another process
+        # took that port before Jupyter checked it (Jupyter then tries others, and says so).
+        self._wait_for_line(LAB_URL)
+        printed = LAB_URL.search(self.lines[-1])
+        assert printed is not None
+        self.port = int(printed.group(1))
+        self.url = self.http.base_url = f"http://127.0.0.1:{self.port}/"
         wait_until_listening("127.0.0.1", self.port)
         self.start_seconds = time.monotonic() - began
         # Keep draining its output so the server never blocks on a full pipe.
         self._drainer = threading.Thread(target=self._drain, daemon=True)
         self._drainer.start()
 
-    def _wait_for_line(self, needle: str) -> None:
+    def _wait_for_line(self, needle: re.Pattern[str]) -> None:
         assert self.proc.stdout is not None
         if read_until(self.proc.stdout, self.lines, needle, START_TIMEOUT):
             return
