@@ -145,18 +145,18 @@ def checkout_of(rev: str, logs: Path) -> Path:
     return where
 
 
-def report(runs: list[Run], pairs: list[tuple[Run, Run]]) -> None:
-    print(f"\nmake test on {os.cpu_count()} CPUs, load average before: {load_average()}")
+def report(runs: list[Run], pairs: list[tuple[Run, Run]], against: str, load: str) -> None:
+    print(f"\nmake test on {os.cpu_count()} CPUs, load average at the start: {load}")
     for run in runs:
         print("  " + run.line())
     for this, that in pairs:
         cpu = (
             f", CPU {this.busy_cpu / that.busy_cpu:.2f}x" if this.busy_cpu and that.busy_cpu else ""
         )
-        print(f"  pair: this/{that.label} wall {this.wall / that.wall:.2f}x{cpu}")
+        print(f"  pair {this.label} / {that.label}: wall {this.wall / that.wall:.2f}x{cpu}")
     if pairs:
         ratio = statistics.geometric_mean(this.wall / that.wall for this, that in pairs)
-        print(f"  wall ratio this/{pairs[0][1].label}, geometric mean of the pairs: {ratio:.2f}x")
+        print(f"  wall, this / {against}, geometric mean of the pairs: {ratio:.2f}x")
 
 
 def load_average() -> str:
@@ -171,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--against", metavar="REV", help="also run REV's suite: A B B A")
     args = parser.parse_args(argv)
     logs = Path(tempfile.mkdtemp(prefix="suite-time-"))
+    load = load_average()
     runs: list[Run] = []
     pairs: list[tuple[Run, Run]] = []
     if args.against:
@@ -182,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"({args.against}'s checkout stays for next time: git worktree remove {other})")
     else:
         runs = [run_suite("this", ROOT, logs)]
-    report(runs, pairs)
+    report(runs, pairs, args.against or "", load)
     return 0 if all(run.returncode == 0 for run in runs) else 1
 
 
