@@ -86,8 +86,8 @@ sys.stdin.read()
 
 
 @pytest.mark.integration
-def test_a_tenant_that_runs_but_does_not_answer_is_waited_for_and_never_doubled(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_tenant_that_runs_but_does_not_answer_is_waited_for_never_doubled_nor_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # A tenant starting, or busy on a loaded machine, misses the readiness check; starting a
     # second one beside it moved the app to another port (another issuer and keychain account,
@@ -107,6 +107,16 @@ def test_a_tenant_that_runs_but_does_not_answer_is_waited_for_and_never_doubled(
         with pytest.raises(RuntimeError, match=r"runs for .* but has not answered for 0\.2 s"):
             background.ensure_running(tmp_path)
         assert not (tmp_path / "tenant.log").exists()  # no second tenant was started
+        # Nor does a stop take it for none (and leave it running, saying nothing ran).
+        with pytest.raises(RuntimeError, match=r"runs for .* but has not answered for 0\.2 s"):
+            background.stop(tmp_path)
+        # The command says so in one line, and which process to end (no state file yet).
+        from session_tutorial.provider.__main__ import main
+
+        assert main(["--data-dir", str(tmp_path), "stop"]) == 1
+        said = capsys.readouterr()
+        assert said.out == "" and "Traceback" not in said.err
+        assert f"End its process (the one that holds {tmp_path / 'tenant.lock'})" in said.err
     finally:
         holder.stdin.close()
         holder.wait(timeout=30)

@@ -272,6 +272,11 @@ def main(argv: list[str] | None = None) -> int:
     except TenantFilesError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except RuntimeError as exc:  # a tenant that did not start, or runs but does not answer
+        if args.command not in ("start", "stop"):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 def _teaching_command(args: argparse.Namespace, data_dir: Path) -> int:

@@ -241,11 +241,19 @@ def _once_it_answers(data_dir: Path) -> Running | None:
         if time.monotonic() > deadline:
             raise RuntimeError(
                 f"A local tenant runs for {data_dir} but has not answered for "
-                f"{START_TIMEOUT:g} s. Stop it (`python -m session_tutorial.provider stop`, or "
-                f"end its process) and start it again; its log is {data_dir / 'tenant.log'}."
+                f"{START_TIMEOUT:g} s. End its process ({_holder(data_dir)}) and start it "
+                f"again; its log is {data_dir / 'tenant.log'}."
             )
         time.sleep(0.1)  # polling a running process for readiness, not a test wait
     return None  # none runs (or it exited meanwhile)
+
+
+def _holder(data_dir: Path) -> str:
+    """Which process holds the folder's lock, as far as its state file tells."""
+    try:
+        return f"pid {int(json.loads((data_dir / STATE_FILE).read_text())['pid'])}"
+    except (OSError, ValueError, KeyError, TypeError):  # still starting: no state file yet
+        return f"the one that holds {data_dir / keyfiles.TENANT_LOCK}"
 
 
 def _bound_port(data_dir: Path, asked: int) -> int:
@@ -257,8 +265,13 @@ def _bound_port(data_dir: Path, asked: int) -> int:
 
 
 def stop(data_dir: Path | None = None) -> bool:
-    """Stop the background tenant for ``data_dir``; False if none was running."""
-    running = status(data_dir)
+    """Stop the background tenant for ``data_dir``; False if none was running.
+
+    A tenant that runs but is too busy to answer (a loaded machine) is waited for, as
+    :func:`start` waits for it, not taken for none and left running.
+    """
+    data_dir = data_dir or default_data_dir()
+    running = status(data_dir) or _once_it_answers(data_dir)
     if running is None:
         return False
     os.kill(running.pid, signal.SIGTERM)
