@@ -124,6 +124,12 @@ def test_a_tenant_that_runs_but_does_not_answer_is_waited_for_never_doubled_nor_
     assert not keyfiles.tenant_lock_held(tmp_path)  # the lock goes with its process
 
 
+def test_stopping_where_no_tenant_ever_ran_says_none_ran_and_makes_nothing(tmp_path: Path) -> None:
+    assert background.stop(tmp_path / "never-made") is False
+    assert background.stop(tmp_path) is False
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.integration
 def test_a_stopped_and_started_tenant_keeps_its_port_and_url(tmp_path: Path) -> None:
     # Started on port 0: the port the tenant bound is the one kept for the next start.

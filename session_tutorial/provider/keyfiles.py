@@ -117,6 +117,8 @@ def hold_tenant_lock(data_dir: Path) -> IO[bytes] | None:
 
 def tenant_lock_held(data_dir: Path) -> bool:
     """Whether a tenant process runs for ``data_dir`` now (it holds the folder's lock)."""
+    if not (data_dir / TENANT_LOCK).exists():
+        return False  # no tenant ever ran here (the folder may not even exist): none runs
     handle = hold_tenant_lock(data_dir)
     if handle is None:
         return True
