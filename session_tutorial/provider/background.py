@@ -107,6 +107,14 @@ def _trusted_state(data_dir: Path) -> None:
         )
 
 
+def _state_field(data_dir: Path, name: str) -> int | None:
+    """An integer field (``pid``, ``port``) of the tenant's state file; None if it has none."""
+    try:
+        return int(json.loads((data_dir / STATE_FILE).read_text())[name])
+    except (OSError, ValueError, KeyError, TypeError):  # not there (yet, or any more)
+        return None
+
+
 def status(data_dir: Path | None = None) -> Running | None:
     """The tenant running for ``data_dir``, or None."""
     data_dir = data_dir or default_data_dir()
@@ -212,7 +220,7 @@ def start(
         while time.monotonic() < deadline:
             running = status(data_dir)
             if running and running.pid == proc.pid:
-                (data_dir / PORT_FILE).write_text(str(_bound_port(data_dir, port)))
+                (data_dir / PORT_FILE).write_text(str(_state_field(data_dir, "port") or port))
                 if not quiet:
                     print(f"Started the {running}", file=sys.stderr)
                 return running
@@ -250,18 +258,10 @@ def _once_it_answers(data_dir: Path) -> Running | None:
 
 def _holder(data_dir: Path) -> str:
     """Which process holds the folder's lock, as far as its state file tells."""
-    try:
-        return f"pid {int(json.loads((data_dir / STATE_FILE).read_text())['pid'])}"
-    except (OSError, ValueError, KeyError, TypeError):  # still starting: no state file yet
+    pid = _state_field(data_dir, "pid")  # None while it starts: no state file yet
+    if pid is None:
         return f"the one that holds {data_dir / keyfiles.TENANT_LOCK}"
-
-
-def _bound_port(data_dir: Path, asked: int) -> int:
-    """The port the tenant listens on, as its state file says (port 0 picks one)."""
-    try:
-        return int(json.loads((data_dir / STATE_FILE).read_text())["port"])
-    except (OSError, ValueError, KeyError, TypeError):  # it stopped meanwhile
-        return asked
+    return f"pid {pid}"
 
 
 def stop(data_dir: Path | None = None) -> bool:
