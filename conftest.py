@@ -3,11 +3,11 @@
 Tests and notebook runs never touch a learner's own tenant: the default data dir points into a
 temporary folder, and whatever tenant runs there is stopped when the session ends.
 
-Parallel runs (``pytest -n 2``, as ``make test`` does): each pytest-xdist worker is a process of
-its own, so it imports this file itself and gets its own tenant data dir and tenant; under the
-keychain launcher each worker also gets its own private keychain (a launcher of its own, see
-``pytest_configure``), so no test sees another's entries. The notebooks' cells stay together,
-in order, on one worker (see ``pytest_xdist_make_scheduler``).
+Parallel runs (``pytest -n 3``, as ``make test`` does on 2 cores): each pytest-xdist worker is
+a process of its own, so it imports this file itself and gets its own tenant data dir and
+tenant; under the keychain launcher each worker also gets its own private keychain (a launcher
+of its own, see ``pytest_configure``), so no test sees another's entries. The notebooks' cells
+stay together, in order, on one worker (see ``pytest_xdist_make_scheduler``).
 """
 
 from __future__ import annotations
