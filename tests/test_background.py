@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from session_tutorial.provider import background, keyfiles
+from session_tutorial.provider.control import TenantControl
 
 pytestmark = pytest.mark.skipif(
     sys.platform == "win32", reason="SO_REUSEADDR means something else on Windows"
@@ -107,9 +108,24 @@ def test_a_tenant_that_runs_but_does_not_answer_is_waited_for_never_doubled_nor_
         with pytest.raises(RuntimeError, match=r"runs for .* but has not answered for 0\.2 s"):
             background.ensure_running(tmp_path)
         assert not (tmp_path / "tenant.log").exists()  # no second tenant was started
-        # Nor does a stop take it for none (and leave it running, saying nothing ran).
+        # Nor does a stop take it for none (and leave it running, saying nothing ran), nor
+        # answering() (what the teaching controls and the tests look a running tenant up by).
         with pytest.raises(RuntimeError, match=r"runs for .* but has not answered for 0\.2 s"):
             background.stop(tmp_path)
+        with pytest.raises(RuntimeError, match=r"runs for .* but has not answered for 0\.2 s"):
+            background.answering(tmp_path)
+        with pytest.raises(RuntimeError, match=r"runs for .* but has not answered for 0\.2 s"):
+            TenantControl.local(tmp_path, start=False)
+        assert background.status(tmp_path) is None  # status() itself never waits
+        # A form whose sign-in got no answer says it is busy, not to start it (a second one).
+        from session_tutorial.errors import NetworkError
+        from session_tutorial.provider.control import SyncedClock
+        from session_tutorial.tenant import Tenant
+        from session_tutorial.widgets.messages import explain
+
+        tenant = Tenant("http://127.0.0.1:9", "tutorial-app", clock=SyncedClock.following(tmp_path))
+        said_busy = explain(NetworkError("did not answer"), tenant).text
+        assert "too busy to answer" in said_busy and "Start the local tenant" not in said_busy
         # The command says so in one line, and which process to end (no state file yet).
         from session_tutorial.provider.__main__ import main
 
@@ -136,10 +152,12 @@ def test_a_stopped_and_started_tenant_keeps_its_port_and_url(tmp_path: Path) -> 
     first = background.start(tmp_path, port=0, quiet=True)
     try:
         assert keyfiles.tenant_lock_held(tmp_path)  # the running tenant holds its folder's lock
+        assert background.answering(tmp_path) == first
         with httpx.Client() as client:  # a keep-alive connection, as a kernel's client has
             client.get(first.url + "/.well-known/openid-configuration").raise_for_status()
             assert background.stop(tmp_path)
         assert not keyfiles.tenant_lock_held(tmp_path)
+        assert background.answering(tmp_path) is None  # none runs: nothing to wait for
         linger_in_time_wait(int(first.url.rsplit(":", 1)[1]))  # whatever the stop left
         again = background.start(tmp_path, quiet=True)  # no port given: the last one
         assert again.url == first.url

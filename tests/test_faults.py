@@ -74,7 +74,7 @@ class OwnTenant:
 
     def kill(self) -> None:
         """SIGKILL, then wait for the process to be gone (it is our child: reap it)."""
-        running = background.status(self.data_dir)
+        running = background.answering(self.data_dir)  # waited for if busy, not taken for none
         assert running is not None
         os.kill(running.pid, signal.SIGKILL)
         for child in [c for c in background._CHILDREN if c.pid == running.pid]:

@@ -131,6 +131,17 @@ def status(data_dir: Path | None = None) -> Running | None:
     return None
 
 
+def answering(data_dir: Path | None = None) -> Running | None:
+    """The tenant running for ``data_dir``, once it answers; None if none runs.
+
+    As :func:`status`, but a tenant that runs (its process holds the folder's lock) and is too
+    busy to answer within the readiness check's 2 s (a loaded machine) is waited for, up to
+    ``START_TIMEOUT``, not taken for none. Raises RuntimeError if it never answers.
+    """
+    data_dir = data_dir or default_data_dir()
+    return status(data_dir) or _once_it_answers(data_dir)
+
+
 def _port_free(host: str, port: int) -> bool:
     """Whether the tenant could listen on ``host:port`` now.
 
@@ -192,7 +203,7 @@ def start(
 
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     with FileLock(str(data_dir / "start.lock"), timeout=START_TIMEOUT + 10):
-        running = status(data_dir) or _once_it_answers(data_dir)
+        running = answering(data_dir)
         if running:
             return running
         if port is None:
@@ -271,7 +282,7 @@ def stop(data_dir: Path | None = None) -> bool:
     :func:`start` waits for it, not taken for none and left running.
     """
     data_dir = data_dir or default_data_dir()
-    running = status(data_dir) or _once_it_answers(data_dir)
+    running = answering(data_dir)
     if running is None:
         return False
     os.kill(running.pid, signal.SIGTERM)

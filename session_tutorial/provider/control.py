@@ -23,7 +23,7 @@ import httpx
 from session_tutorial.commands import tenant_command
 from session_tutorial.tenant import ssl_context_for
 
-from .background import ensure_running, status
+from .background import answering, ensure_running
 from .config import CLOCK_FILE, default_data_dir
 from .keyfiles import admin_key
 
@@ -93,7 +93,7 @@ class TenantControl:
         if start:
             url = ensure_running(data_dir)
         else:
-            running = status(data_dir)
+            running = answering(data_dir)  # a busy tenant is waited for, not taken for none
             if running is None:
                 raise TeachingControlError(
                     f"No local tenant is running for {data_dir}: start it with "

@@ -23,7 +23,7 @@ from session_tutorial.errors import (
     TokenVerificationFailed,
     WrongCredentials,
 )
-from session_tutorial.provider import background
+from session_tutorial.provider import background, keyfiles
 from session_tutorial.tenant import Tenant
 
 _LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
@@ -119,6 +119,12 @@ def _local_tenant_now(tenant: Tenant) -> str:
         return start
     running = background.status(clock_file.parent)
     if running is None:
+        if keyfiles.tenant_lock_held(clock_file.parent):  # it runs, but did not answer in 2 s
+            return (
+                "The local tenant runs but is too busy to answer (or stuck): try again in a "
+                f"moment. If it stays so, `{tenant_command('stop')}` and "
+                f"`{tenant_command('start')}` in a terminal restart it."
+            )
         return start
     if running.url.rstrip("/") == tenant.base_url.rstrip("/"):
         return "The local tenant answers again now: try again in a moment."
