@@ -133,6 +133,14 @@ def test_a_tenant_that_runs_but_does_not_answer_is_waited_for_never_doubled_nor_
         said = capsys.readouterr()
         assert said.out == "" and "Traceback" not in said.err
         assert f"End its process (the one that holds {tmp_path / 'tenant.lock'})" in said.err
+        # A teaching command waits for it as well, and says so in one line too; status says it
+        # runs but does not answer, not that none runs.
+        assert main(["--data-dir", str(tmp_path), "clock"]) == 1
+        said = capsys.readouterr()
+        assert "has not answered for 0.2 s" in said.err and "Traceback" not in said.err
+        assert main(["--data-dir", str(tmp_path), "status"]) == 1
+        said = capsys.readouterr().out
+        assert "runs for" in said and "did not answer within 2 s" in said, said
     finally:
         holder.stdin.close()
         holder.wait(timeout=30)

@@ -261,7 +261,15 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "status":
             found = background.status(data_dir)
-            print(found or f"no local tenant is running for {data_dir}")
+            if found:
+                print(found)
+            elif keyfiles.tenant_lock_held(data_dir):  # its process runs: busy, or stuck
+                print(
+                    f"a local tenant runs for {data_dir} but did not answer within 2 s (busy or "
+                    f"stuck); its log is {data_dir / 'tenant.log'}"
+                )
+            else:
+                print(f"no local tenant is running for {data_dir}")
             return 0 if found else 1
         if args.command == "admin-key":
             from .keyfiles import admin_key
@@ -273,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except RuntimeError as exc:  # a tenant that did not start, or runs but does not answer
-        if args.command not in ("start", "stop"):
+        if args.command in ("status", "admin-key"):  # these never wait for one: a bug
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 1
