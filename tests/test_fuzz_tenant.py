@@ -1,6 +1,6 @@
 """Hostile input to every tenant endpoint, generated: never a 5xx, always Auth0's error JSON.
 
-In-process (Starlette's TestClient, no sockets), deterministic (``derandomize=True``) and
+In-process (tests/app_client.py, no sockets), deterministic (``derandomize=True``) and
 bounded (``max_examples``). Properties, for any method, path, content type, body and headers:
 
 - the tenant never answers 5xx;
@@ -24,10 +24,10 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from starlette.testclient import TestClient
 
 from session_tutorial.provider import TenantConfig, create_app
 from session_tutorial.provider.keyfiles import admin_key
+from tests.app_client import AppClient
 from tests.provider_helpers import ADA, ALAN, CLIENT, DEVICE, REALM
 
 FUZZ = settings(
@@ -84,10 +84,10 @@ GRANTS = [
 
 
 @pytest.fixture(scope="module")
-def tenant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str]]:
+def tenant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AppClient, str]]:
     data_dir: Path = tmp_path_factory.mktemp("fuzzed-tenant")
     app = create_app(TenantConfig(issuer="http://testserver/", data_dir=data_dir))
-    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
+    with AppClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
         yield client, admin_key(data_dir)
 
 

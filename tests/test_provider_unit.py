@@ -1,4 +1,4 @@
-"""The local tenant in-process (Starlette's TestClient, a fake clock): its grants and rules."""
+"""The local tenant in-process (tests/app_client.py, a fake clock): its grants and rules."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from pathlib import Path
 
 import jwt
 import pytest
-from starlette.testclient import TestClient
 
 from session_tutorial.provider import DEMO_USERS, IdentityProvider, TenantConfig, create_app
 from session_tutorial.provider import access as access_module
 from session_tutorial.provider.errors import InvalidToken
 from session_tutorial.provider.forms import submit
 from session_tutorial.provider.passwords import PUBLISHED_HASHES, needs_rehash, verify_password
+from tests.app_client import AppClient
 from tests.provider_helpers import (
     ADA,
     ALAN,
@@ -36,7 +36,7 @@ class Tenant:
         self.config = TenantConfig(issuer=ISSUER, data_dir=data_dir, **config)  # type: ignore[arg-type]
         self.clock = clock
         self.idp = IdentityProvider(self.config, base_clock=clock)
-        self.client = TestClient(create_app(self.config, self.idp))
+        self.client = AppClient(create_app(self.config, self.idp))
 
     def close(self) -> None:
         self.client.close()
