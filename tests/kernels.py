@@ -10,6 +10,12 @@ nothing else wrong. The IPC transport names Unix sockets in the Jupyter runtime 
 ports, so there is nothing to race for. (Learners' kernels keep the default: one kernel at a
 time does not race.)
 
+The suite's kernels start without ipykernel's debugger: importing debugpy and its pydevd is
+about a quarter of a kernel's CPU until it is ready (0.49 -> 0.38 s here), and no test debugs a
+notebook. The kernel runs ``ipykernel_launcher`` as ``-m`` does, with ``debugpy`` made
+unimportable, so ipykernel finds no debugger and says so in its kernel info, as it does where
+debugpy is not installed. JupyterLab's kernels (the browser tests', a learner's) keep it.
+
 nbval sends a kernel's stderr to /dev/null, so a kernel that dies at start leaves no reason.
 :func:`use_for_nbval` keeps the stderr of the kernel's start in a temporary file and puts its
 end into the error.
@@ -31,6 +37,12 @@ from traitlets import CaselessStrEnum, default
 
 #: Unix sockets where ZeroMQ has them (Linux, macOS); TCP elsewhere.
 TRANSPORT = "ipc" if zmq.has("ipc") else "tcp"
+#: ``python -m ipykernel_launcher`` (the working directory first on sys.path, as ``-m`` puts
+#: it), with ``debugpy`` unimportable: ipykernel leaves its debugger out.
+WITHOUT_DEBUGGER = (
+    "import os, runpy, sys; sys.path[0] = os.getcwd(); sys.modules['debugpy'] = None; "
+    "runpy.run_module('ipykernel_launcher', run_name='__main__', alter_sys=True)"
+)
 
 
 class SocketFileKernelManager(KernelManager):
@@ -49,6 +61,13 @@ class SocketFileKernelManager(KernelManager):
         runtime = jupyter_runtime_dir()
         os.makedirs(runtime, mode=0o700, exist_ok=True)
         return os.path.join(runtime, f"kernel-{uuid.uuid4().hex}-ipc")
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        cmd: list[str] = super().format_kernel_cmd(extra_arguments)
+        for i in range(len(cmd) - 1):
+            if cmd[i : i + 2] == ["-m", "ipykernel_launcher"]:
+                return [*cmd[:i], "-c", WITHOUT_DEBUGGER, *cmd[i + 2 :]]
+        return cmd  # another kernel: as its spec says
 
 
 def _explaining_deaths(start: Callable[..., Any]) -> Callable[..., Any]:

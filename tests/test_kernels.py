@@ -1,4 +1,5 @@
-"""The suite's own notebook kernels (tests/kernels.py): Unix sockets, and deaths that explain."""
+"""The suite's own notebook kernels (tests/kernels.py): Unix sockets, no debugger, and deaths
+that explain."""
 
 from __future__ import annotations
 
@@ -10,13 +11,20 @@ from pathlib import Path
 import nbval.kernel
 import pytest
 
-from tests.kernels import TRANSPORT, SocketFileKernelManager, use_for_nbval
+from tests.kernels import TRANSPORT, WITHOUT_DEBUGGER, SocketFileKernelManager, use_for_nbval
 
 
 def test_nbval_in_this_suite_starts_its_kernels_on_unix_sockets() -> None:
     use_for_nbval()  # conftest.py did already; a second call changes nothing
     assert nbval.kernel.KernelManager is SocketFileKernelManager
     assert nbval.kernel.start_new_kernel.__wrapped__.__module__ == "nbval.kernel"
+
+
+def test_the_suite_starts_ipykernel_with_debugpy_unimportable() -> None:
+    cmd = SocketFileKernelManager(kernel_name="python3").format_kernel_cmd()
+    assert cmd[1:3] == ["-c", WITHOUT_DEBUGGER] and cmd[3] == "-f"
+    assert "sys.modules['debugpy'] = None" in WITHOUT_DEBUGGER
+    assert "run_module('ipykernel_launcher', run_name='__main__'" in WITHOUT_DEBUGGER
 
 
 @pytest.mark.skipif(TRANSPORT != "ipc", reason="ZeroMQ here has no IPC transport")
