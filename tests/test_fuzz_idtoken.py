@@ -21,18 +21,18 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from session_tutorial.errors import TokenVerificationFailed
 from session_tutorial.idtoken import LEEWAY, MAX_LIFETIME, JwksCache, verify_id_token
 from session_tutorial.tenant import Tenant
+from tests.provider_helpers import signing_key
 
 TENANT = Tenant("http://127.0.0.1:8941", "tutorial-app")
 NOW = 1_800_000_000.0
 KID = "key-1"
-KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+KEY = signing_key()  # this test process's one key: the tenant's, as far as these tokens go
 RS256 = jwt.algorithms.RSAAlgorithm(jwt.algorithms.RSAAlgorithm.SHA256)
 FUZZ = settings(
     max_examples=150,

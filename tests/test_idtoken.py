@@ -18,7 +18,7 @@ from session_tutorial.client import AuthClient
 from session_tutorial.errors import NetworkError, TokenVerificationFailed
 from session_tutorial.idtoken import MAX_LIFETIME, JwksCache, inspect_token, verify_id_token
 from session_tutorial.tenant import Tenant
-from tests.provider_helpers import TEST_API
+from tests.provider_helpers import TEST_API, signing_key
 
 TENANT = Tenant("http://127.0.0.1:8941", "tutorial-app")
 # Ten days ahead of the wall clock: the notebooks move the tenant's and the client's clocks
@@ -29,7 +29,7 @@ KID = "key-1"
 
 @pytest.fixture(scope="module")
 def key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return signing_key()  # the test process's one key (other_key is a stranger's)
 
 
 @pytest.fixture(scope="module")

@@ -47,6 +47,7 @@ from session_tutorial.session import SessionManager
 from session_tutorial.singleflight import SingleFlight
 from session_tutorial.store import CredentialStore, MemoryStore, Store
 from session_tutorial.tenant import Tenant
+from tests.provider_helpers import signing_key
 
 TENANT = Tenant("http://127.0.0.1:8941", "tutorial-app")
 ADA, PASSWORD = "ada@example.com", "Analytical-Engine-1843"
@@ -165,7 +166,7 @@ class BrokenStore(MemoryStore):
 
 @pytest.fixture(scope="module")
 def key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return signing_key()  # the test process's one key
 
 
 @pytest.fixture
