@@ -21,6 +21,7 @@ import pytest
 
 from session_tutorial.provider import IdentityProvider, TenantConfig, background
 from session_tutorial.provider.keyfiles import TenantFilesError, admin_key, read_or_create
+from tests.provider_helpers import data_dir_with_key
 
 OTHER_UID = 54321
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="only root can chown to another user")
@@ -121,10 +122,11 @@ def test_a_folder_prepared_by_another_user_is_refused(tmp_path: Path) -> None:
 
 @as_root
 def test_a_planted_signing_key_is_refused(tmp_path: Path) -> None:
-    _start(tmp_path).close()
-    os.chown(tmp_path / "signing-key.pem", OTHER_UID, OTHER_UID)  # someone else's key
+    data = data_dir_with_key(tmp_path / "tenant")  # a key as a start leaves it, not a new one
+    _start(data).close()
+    os.chown(data / "signing-key.pem", OTHER_UID, OTHER_UID)  # someone else's key
     with pytest.raises(TenantFilesError, match=r"signing-key\.pem belongs to another user"):
-        _start(tmp_path)
+        _start(data)
 
 
 @as_root
@@ -197,8 +199,9 @@ def test_a_signing_key_whose_parts_do_not_belong_together_is_refused(
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    _start(tmp_path).close()
-    path = tmp_path / "signing-key.pem"
+    data = data_dir_with_key(tmp_path / "tenant")  # a key as a start leaves it, not a new one
+    _start(data).close()
+    path = data / "signing-key.pem"
     good = serialization.load_pem_private_key(path.read_bytes(), password=None)
     assert isinstance(good, rsa.RSAPrivateKey)
     n = good.private_numbers()
@@ -218,4 +221,4 @@ def test_a_signing_key_whose_parts_do_not_belong_together_is_refused(
     )
 
     with pytest.raises(ValueError, match=r"signing-key\.pem holds an RSA key whose parts do not"):
-        _start(tmp_path)
+        _start(data)
