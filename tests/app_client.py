@@ -7,7 +7,9 @@ fuzz tests send well over a thousand requests. The app is the same, its lifespan
 on entering the client, ended on leaving); only the way a request gets in differs. The
 arguments and defaults are TestClient's (redirects followed, an exception in the app raised
 unless ``raise_server_exceptions=False``, then a 500 answer), the peer address too; a HEAD
-answer has no body, as a real server sends it.
+answer has no body, as a real server sends it. The app runs in the caller's thread, so a
+request cannot be sent from inside the app while it handles another (a test that replays a
+request from within a handler keeps TestClient, whose app runs in a thread of its own).
 """
 
 from __future__ import annotations
