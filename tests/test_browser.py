@@ -85,6 +85,15 @@ TEST_SETTINGS = {
     "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": True},
 }
 
+# JupyterLab plugins the test's lab goes without: nothing here exports a notebook (File > Save
+# and Export Notebook As) or sets a raw cell's format in the property inspector, and each of
+# the two asks the server for nbconvert's exporters once a notebook opens, which costs the
+# server about 0.5 s of CPU a page load (it instantiates every exporter to answer).
+TEST_DISABLED_PLUGINS = (
+    "@jupyterlab/notebook-extension:export",
+    "@jupyterlab/notebook-extension:update-raw-mimetype",
+)
+
 
 def lab_settings(user_settings_dir: Path) -> None:
     """Write ``binder/overrides.json`` and TEST_SETTINGS as JupyterLab user settings."""
@@ -124,10 +133,15 @@ class Lab:
         shutil.copytree(ROOT / "notebooks", self.root)
         lab_settings(home / "user-settings")
         # binder/page_config.json, as `make install` and Binder's postBuild install it (no build
-        # check at each page load), whichever checkout this virtual environment was made from.
+        # check at each page load), whichever checkout this virtual environment was made from,
+        # plus TEST_DISABLED_PLUGINS.
         labconfig = Path(env["JUPYTER_CONFIG_DIR"]) / "labconfig"
         labconfig.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(ROOT / "binder" / "page_config.json", labconfig / "page_config.json")
+        page_config = json.loads((ROOT / "binder" / "page_config.json").read_text())
+        page_config.setdefault("disabledExtensions", {}).update(
+            dict.fromkeys(TEST_DISABLED_PLUGINS, True)
+        )
+        (labconfig / "page_config.json").write_text(json.dumps(page_config, indent=2))
         began = time.monotonic()
         self.proc = subprocess.Popen(
             [
