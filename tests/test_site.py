@@ -397,7 +397,9 @@ def chromium() -> Iterator[object]:
 
 
 # What the tests read from each page once its diagrams are drawn, and its axe-core audit, in one
-# call (each call is a round trip through Playwright): its diagrams, launch buttons and solution
+# call (each call is a round trip through Playwright). First it waits, on each animation frame
+# (as ``wait_for_function`` polls), until every visible diagram is drawn (mermaid replaces the
+# text with an <svg>) or there is none to draw. Then its diagrams, launch buttons and solution
 # dropdowns, the page's theme and each diagram's text colour (mermaid's textColor: dark in its
 # light theme, light in its dark one); axe-core loaded from the test's server (a ``<script
 # src>``, as ``add_script_tag`` adds it) and run with every rule it has, as configured by
@@ -405,7 +407,12 @@ def chromium() -> Iterator[object]:
 # (resultTypes) and each node's HTML snippet (noHtml; a violation still names its element by
 # ``target``, its CSS selector). Last, the sidebar scrolled to its top: the theme keeps its
 # scroll from page to page, and a screenshot shows each page from its top.
-AUDIT = """async (axeUrl) => {
+AUDIT = """async ([axeUrl, step]) => {
+  const deadline = performance.now() + step;
+  while (!(DRAWN)()) {
+    if (performance.now() > deadline) throw new Error(`a diagram not drawn in ${step} ms`);
+    await new Promise(resolve => requestAnimationFrame(resolve));
+  }
   const facts = {
     diagrams: document.querySelectorAll('.mermaid').length,
     svgs: document.querySelectorAll('.mermaid > svg').length,
@@ -439,14 +446,33 @@ MERMAID = 'class="mermaid"'  # a diagram in a page's HTML
 DRAWN = (
     "() => [...document.querySelectorAll('.mermaid')].every(d => d.querySelector(':scope > svg'))"
 )
-
-
-def open_page(tab: object, url: str) -> None:
-    tab.goto(url, wait_until="load", timeout=STEP)  # type: ignore[attr-defined]
-    # Every visible diagram drawn (mermaid replaces the text with an <svg>), or none to draw;
-    # polled (on every frame) only while one is still being drawn.
-    if not tab.evaluate(DRAWN):  # type: ignore[attr-defined]
-        tab.wait_for_function(DRAWN, timeout=STEP)  # type: ignore[attr-defined]
+AUDIT = AUDIT.replace("DRAWN", DRAWN)
+# Between two clicks on a page's solutions, in one call: the one just clicked (i - 1) as it is
+# now, and the next (i) as it is before its click, with the point a click on it goes to. Each
+# state: [open, its code visible, its code's text], visible as Playwright's ``is_visible()``
+# says (its injected script's test: rendered, ``visibility: visible``, a box that is not
+# empty). The point: the centre of its summary, scrolled into view if it is not, and whether
+# that point hits the summary (Playwright's check before it clicks there, as this test does).
+SOLUTION_STEP = """(i) => {
+  const state = (dropdown) => {
+    const code = dropdown.querySelector('pre');
+    const box = code.getBoundingClientRect();
+    const visible = code.checkVisibility() && getComputedStyle(code).visibility === 'visible'
+      && box.width > 0 && box.height > 0;
+    return [dropdown.hasAttribute('open'), visible, code.innerText];
+  };
+  const dropdowns = document.querySelectorAll('details.solution');
+  const step = {clicked: i ? state(dropdowns[i - 1]) : null};
+  if (i < dropdowns.length) {
+    const summary = dropdowns[i].querySelector('summary');
+    summary.scrollIntoView({behavior: 'instant', block: 'nearest', inline: 'nearest'});
+    const box = summary.getBoundingClientRect();
+    const [x, y] = [box.left + box.width / 2, box.top + box.height / 2];
+    Object.assign(step, {next: state(dropdowns[i]), x, y,
+                         hits: summary.contains(document.elementFromPoint(x, y))});
+  }
+  return step;
+}"""
 
 
 @pytest.fixture(scope="session")
@@ -487,16 +513,13 @@ def walk(site: Path) -> dict[str, Visit]:
                 tab.emulate_media(color_scheme=scheme)
             before = scheme
             visit = current[0] = visits[f"{page} ({scheme})"] = Visit(scheme, turned)
-            open_page(tab, base + page)
-            facts = tab.evaluate(AUDIT, base + AXE_PATH.lstrip("/"))
+            tab.goto(base + page, wait_until="load", timeout=STEP)
+            facts = tab.evaluate(AUDIT, [base + AXE_PATH.lstrip("/"), STEP])
             visit.diagrams, visit.svgs = facts["diagrams"], facts["svgs"]
             visit.theme, visit.inks = facts["theme"], facts["inks"]
             visit.launch = [(str(c), str(h), str(n)) for c, h, n in facts["launch"]]
             visit.violations = facts["violations"]
             screenshot(tab, page, scheme)
-            # Playwright's locators inject its selector engine into each page they look
-            # into (about 65 ms of CPU): only into the pages the count above says have a
-            # solution to click.
             if scheme == "light" and facts["solutions"]:
                 visit.solutions = open_solutions(tab, facts["solutions"])
         # The search box's page answers offline, from its index. Last: it goes on fetching
@@ -520,16 +543,25 @@ def console_error(msg: object) -> str:
 
 
 def open_solutions(tab: object, count: int) -> list[tuple[bool, bool, bool, bool, str]]:
-    """For each solution: (open, code visible) before a click on it, the same after, its code."""
-    seen = []
-    dropdowns = tab.locator("details.solution").all()  # type: ignore[attr-defined]
-    assert len(dropdowns) == count, f"{count} solutions counted, {len(dropdowns)} found"
-    for dropdown in dropdowns:
-        code = dropdown.locator("pre")
-        before = (dropdown.get_attribute("open") is not None, code.is_visible())
-        dropdown.locator("summary").click()
-        after = (dropdown.get_attribute("open") is not None, code.is_visible())
-        seen.append((*before, *after, code.inner_text().strip()))
+    """For each solution: (open, code visible) before a click on it, the same after, its code.
+
+    Each is clicked with the mouse at its summary's centre, as Playwright's ``click()`` on it
+    does, but without its locators (which inject its selector engine into the page, about
+    65 ms of CPU each) and a round trip for each attribute: one call before each click, and
+    one after the last.
+    """
+    seen, before = [], None
+    for i in range(count + 1):
+        step = tab.evaluate(SOLUTION_STEP, i)  # type: ignore[attr-defined]
+        if before is not None:
+            after = step["clicked"]
+            seen.append((before[0], before[1], after[0], after[1], str(after[2]).strip()))
+        if i == count:
+            break
+        assert "next" in step, f"{count} solutions counted, {i} found"
+        assert step["hits"], f"solution {i + 1}: something covers its summary where a click goes"
+        before = step["next"]
+        tab.mouse.click(step["x"], step["y"])  # type: ignore[attr-defined]
     return seen
 
 
