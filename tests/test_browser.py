@@ -67,13 +67,6 @@ START_TIMEOUT = 60  # seconds: JupyterLab's start, an upper bound, never a wait
 STEP = 30_000  # milliseconds: the longest any one thing the learner waits for may take
 DEVICE_INTERVAL = 1  # seconds between the device flow's polls (the learner's tenant: 5)
 LAB_URL = re.compile(r"http://127\.0\.0\.1:(\d+)/lab\b")  # in the address Jupyter prints
-# V8 without its optimising compilers (Maglev, TurboFan), as tests/test_site.py runs it: each
-# journey's JupyterLab page lives for half a minute in a context of its own, and V8 compiled its
-# hot functions anew in each, on the renderer's background threads (about 5.4 s of CPU for the
-# module; 2.5 s with Sparkplug's baseline code, compiled at once from the bytecode, instead),
-# while the renderers' main threads ran about as long as before (20.6-21.4 s, 20.2-21.1 s
-# before). The same Chromium, Blink and JavaScript semantics; only how fast V8 runs it changes.
-JS_FLAGS = "--js-flags=--max-opt=1 --always-sparkplug"
 EMAIL, PASSWORD, NAME = next(user for user in DEMO_USERS if user[0].startswith("ada@"))
 
 pytestmark = [
@@ -373,7 +366,7 @@ def browser() -> Iterator[object]:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
             headless=True,
-            args=[*CHROMIUM_ARGS, JS_FLAGS],
+            args=CHROMIUM_ARGS,
             timeout=STEP,
         )
         try:

@@ -371,15 +371,6 @@ def serve(directory: Path) -> Iterator[str]:
         server.server_close()
 
 
-# V8 without its optimising compilers (Maglev, TurboFan): each page of the walk runs axe-core
-# (and mermaid) in a fresh context for under a second, and V8 compiled their hot functions anew
-# on every page, on background threads, only to throw the code away at the next page: about
-# 6 s of the walk's CPU for 1-2 s of faster JavaScript. Sparkplug's baseline code (compiled at
-# once, from the bytecode) instead. The same Chromium, Blink and JavaScript semantics; only how
-# fast V8 runs it changes.
-JS_FLAGS = "--js-flags=--max-opt=1 --always-sparkplug"
-
-
 @contextlib.contextmanager
 def chromium() -> Iterator[object]:
     if not sys.platform.startswith("linux") or not CHROMIUM.exists():
@@ -387,9 +378,7 @@ def chromium() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, JS_FLAGS]
-        )
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             yield browser
         finally:
