@@ -7,8 +7,9 @@ JupyterLabs side by side on loopback; if another process binds one of those port
 second, the kernel exits at once and the notebook fails with "Kernel died before replying to
 kernel_info" (jupyter/jupyter_client#154). CI failed that way once, on notebook 06, with
 nothing else wrong. The IPC transport names Unix sockets in the Jupyter runtime dir instead of
-ports, so there is nothing to race for. (Learners' kernels keep the default: one kernel at a
-time does not race.)
+ports, so there is nothing to race for. The browser tests' JupyterLab starts its kernels so too
+(tests/lab_kernels.py). (Learners' kernels keep the default: one kernel at a time does not
+race.)
 
 The suite's kernels start without ipykernel's debugger: importing debugpy and its pydevd is
 about a quarter of a kernel's CPU until it is ready (0.49 -> 0.38 s here), and no test debugs a
@@ -33,7 +34,7 @@ from typing import Any
 import zmq
 from jupyter_client.manager import KernelManager
 from jupyter_core.paths import jupyter_runtime_dir
-from traitlets import CaselessStrEnum, default
+from traitlets import CaselessStrEnum, HasTraits, default
 
 #: Unix sockets where ZeroMQ has them (Linux, macOS); TCP elsewhere.
 TRANSPORT = "ipc" if zmq.has("ipc") else "tcp"
@@ -45,8 +46,8 @@ WITHOUT_DEBUGGER = (
 )
 
 
-class SocketFileKernelManager(KernelManager):
-    """A KernelManager whose kernels listen on Unix sockets, not on loopback ports."""
+class SocketFiles(HasTraits):
+    """For a kernel manager class: its kernels listen on Unix sockets, not on loopback ports."""
 
     transport = CaselessStrEnum(["tcp", "ipc"], default_value=TRANSPORT, config=True)
 
@@ -61,6 +62,10 @@ class SocketFileKernelManager(KernelManager):
         runtime = jupyter_runtime_dir()
         os.makedirs(runtime, mode=0o700, exist_ok=True)
         return os.path.join(runtime, f"kernel-{uuid.uuid4().hex}-ipc")
+
+
+class SocketFileKernelManager(SocketFiles, KernelManager):
+    """nbval's and nbclient's kernels here: on Unix sockets, and without the debugger."""
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd: list[str] = super().format_kernel_cmd(extra_arguments)

@@ -142,6 +142,13 @@ class Lab:
             dict.fromkeys(TEST_DISABLED_PLUGINS, True)
         )
         (labconfig / "page_config.json").write_text(json.dumps(page_config, indent=2))
+        # Its kernels on Unix sockets, not loopback ports to race for (tests/lab_kernels.py);
+        # the server alone gets this checkout on its path, its kernels do not.
+        (Path(env["JUPYTER_CONFIG_DIR"]) / "jupyter_server_config.py").write_text(
+            f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
+            "c.AsyncMappingKernelManager.kernel_manager_class = "
+            "'tests.lab_kernels.LabSocketFileKernelManager'\n"
+        )
         began = time.monotonic()
         self.proc = subprocess.Popen(
             [
@@ -643,6 +650,10 @@ def test_a_learner_signs_in_restores_uses_the_device_flow_and_signs_out(
         ).to_be_visible()
         to_top(signed_out.locator("xpath=ancestor::div[contains(@class, 'jp-CodeCell')][1]"))
         shot(page, "4-signed-out")
+        # The lab's kernels listen on Unix sockets (tests/lab_kernels.py), not loopback ports.
+        runtime = Path(lab.env["JUPYTER_RUNTIME_DIR"])
+        transports = [json.loads(f.read_text())["transport"] for f in runtime.glob("kernel-*.json")]
+        assert len(transports) >= 4 and set(transports) == {"ipc"}, transports
     except Exception:
         with contextlib.suppress(Exception):
             shot(page, "failure")
