@@ -8,7 +8,17 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import TYPE_CHECKING
+
+# httpx's __init__ first tries to load its command-line client (httpx._main: click, pygments,
+# rich) and keeps a stub `httpx.main` when that fails, as it does here (rich is not installed)
+# after importing click and pygments: about 20 ms of CPU in every process that imports httpx
+# (kernels, whoami.py, `python -m session_tutorial status`, the teaching commands). Nothing in
+# this package runs httpx's CLI, and the `httpx` command loads it without this package, so the
+# attempt is skipped: a module that is None in sys.modules fails to import at once.
+if "httpx" not in sys.modules:
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 # Each public name is imported from its module on first use (PEP 562), so a process loads only
 # what it touches: the tenant and its signing helpers (which live in this package) never load
