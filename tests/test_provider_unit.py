@@ -11,6 +11,7 @@ import pytest
 
 from session_tutorial.provider import DEMO_USERS, IdentityProvider, TenantConfig, create_app
 from session_tutorial.provider import access as access_module
+from session_tutorial.provider import users as users_module
 from session_tutorial.provider.errors import InvalidToken
 from session_tutorial.provider.forms import submit
 from session_tutorial.provider.passwords import PUBLISHED_HASHES, needs_rehash, verify_password
@@ -148,6 +149,28 @@ def test_ten_failed_logins_block_the_account_until_unblocked(tenant: Tenant) -> 
     assert login(tenant.client, ALAN).status_code == 200  # nobody else is affected
     assert tenant.idp.users.unblock(ADA[0])
     assert login(tenant.client).status_code == 200
+
+
+def test_a_blocked_account_is_refused_without_checking_a_password_hash(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The answer to a blocked user is the same whatever the password, so the tenant spends no
+    # Argon2 hash on it: an attacker who keeps trying costs it nothing. (A spy on the real
+    # check, which still runs for everyone else.)
+    for _ in range(10):
+        login(tenant.client, (ADA[0], "bad"))
+    checked: list[str] = []
+
+    def spy(password: str, stored: str) -> bool:
+        checked.append(password)
+        return verify_password(password, stored)
+
+    monkeypatch.setattr(users_module, "verify_password", spy)
+    assert error_of(login(tenant.client)) == (429, "too_many_attempts")
+    assert error_of(login(tenant.client, (ADA[0], "bad"))) == (429, "too_many_attempts")
+    assert checked == []
+    assert login(tenant.client, ALAN).status_code == 200
+    assert checked == [ALAN[1]]
 
 
 def test_a_successful_login_resets_the_failure_count(tenant: Tenant) -> None:

@@ -147,6 +147,10 @@ class Users:
         and source.
         """
         row = self._db.one("SELECT * FROM users WHERE email = ?", email.strip().lower())
+        if row is not None and self._blocked(row["id"], source):
+            # The answer is too_many_attempts whatever the password (as below), so no hash is
+            # checked: each further try at a blocked account costs the tenant no Argon2 hash.
+            raise TooManyAttempts()
         ok = verify_password(password, row["password_hash"] if row else dummy_hash())
         if row is None:
             raise InvalidGrant()
@@ -167,6 +171,12 @@ class Users:
                 (*key, failed, int(failed >= self._max_failed)),
             )
         raise InvalidGrant()
+
+    def _blocked(self, user_id: str, source: str) -> bool:
+        row = self._db.one(
+            "SELECT blocked FROM login_failures WHERE user_id = ? AND source = ?", user_id, source
+        )
+        return row is not None and bool(row["blocked"])
 
     def blocked_sources(self, email: str) -> list[str]:
         """The sources from which this user is blocked."""
