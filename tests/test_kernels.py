@@ -3,14 +3,19 @@ that explain."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import nbval.kernel
 import pytest
+from jupyter_client.manager import KernelManager
 
+from tests.forked_kernels import ForkedKernelProvisioner
 from tests.kernels import TRANSPORT, WITHOUT_DEBUGGER, SocketFileKernelManager, use_for_nbval
 
 
@@ -55,3 +60,122 @@ def test_a_kernel_that_dies_at_start_says_what_it_printed(
         nbval.kernel.RunningKernel("dies-at-start", cwd=str(tmp_path), startup_timeout=30)
     assert "Kernel died before replying to kernel_info" in str(failure.value)
     assert f"stderr ended with:\n{said}" in str(failure.value)
+
+
+@pytest.fixture
+def forked(tmp_path: Path) -> Iterator[tuple[SocketFileKernelManager, Any]]:
+    manager = SocketFileKernelManager(kernel_name="python3")
+    env = {**os.environ, "FORKED_KERNEL_TEST": "given"}
+    manager.start_kernel(cwd=str(tmp_path), env=env)
+    client = manager.client()
+    client.start_channels()
+    client.wait_for_ready(timeout=60)
+    yield manager, client
+    client.stop_channels()
+    manager.shutdown_kernel(now=True)
+
+
+def _value(client: Any, expression: str) -> Any:
+    reply = client.execute_interactive(
+        "", timeout=60, user_expressions={"v": expression}, store_history=False
+    )
+    result = reply["content"]["user_expressions"]["v"]
+    assert result["status"] == "ok", result
+    return ast.literal_eval(result["data"]["text/plain"])
+
+
+class ColdKernelManager(SocketFileKernelManager):
+    """The suite's kernels as they started before: jupyter_client's own provisioner (Popen)."""
+
+    _async_pre_start_kernel = KernelManager._async_pre_start_kernel
+
+
+FINGERPRINT = """{
+    "cwd": __import__("os").getcwd(),
+    "given": __import__("os").environ.get("FORKED_KERNEL_TEST"),
+    "path": __import__("sys").path,
+    "argv0": __import__("os").path.basename(__import__("sys").argv[0]),
+    "flags": repr(__import__("sys").flags),
+    "warnoptions": __import__("sys").warnoptions,
+    "debugpy": repr(__import__("sys").modules.get("debugpy", "absent")),
+    "own_group": __import__("os").getpgid(0) == __import__("os").getpid(),
+    "watches_parent": get_ipython().kernel.parent.parent_handle == __import__("os").getppid(),
+    "sigint": repr(__import__("signal").getsignal(__import__("signal").SIGINT)),
+    "sigterm": repr(__import__("signal").getsignal(__import__("signal").SIGTERM)),
+    "main": __import__("sys").modules["__main__"].__name__,
+    "umask": __import__("os").umask(0o022),
+}"""
+
+
+def test_a_suite_kernel_is_a_fork_of_the_template_and_starts_as_a_cold_one_would(
+    forked: tuple[SocketFileKernelManager, Any], tmp_path: Path
+) -> None:
+    manager, client = forked
+    pid = manager.provisioner.process.pid
+    assert isinstance(manager.provisioner, ForkedKernelProvisioner)
+    assert _value(client, "__import__('os').getpid()") == pid
+    assert _value(client, "'tests.kernel_template' in __import__('sys').modules")  # warm
+    assert _value(client, "__import__('os').getppid()") != os.getpid()  # the fork server's
+    # The same kernel started cold, as before (jupyter_client's own provisioner, Popen).
+    cold = ColdKernelManager(kernel_name="python3")
+    cold.start_kernel(cwd=str(tmp_path), env={**os.environ, "FORKED_KERNEL_TEST": "given"})
+    cold_client = cold.client()
+    cold_client.start_channels()
+    try:
+        cold_client.wait_for_ready(timeout=60)
+        assert not _value(cold_client, "'tests.kernel_template' in __import__('sys').modules")
+        assert _value(client, FINGERPRINT) == _value(cold_client, FINGERPRINT)
+    finally:
+        cold_client.stop_channels()
+        cold.shutdown_kernel(now=True)
+    assert _value(client, FINGERPRINT)["given"] == "given"
+
+
+def test_a_forked_kernel_is_interrupted_restarted_and_killed_through_jupyter_client(
+    forked: tuple[SocketFileKernelManager, Any],
+) -> None:
+    manager, client = forked
+    first = manager.provisioner.process.pid
+    asked = client.execute("import threading; threading.Event().wait()")  # until interrupted
+    while True:  # the cell runs (ipykernel takes SIGINT only while a cell runs)
+        message = client.get_iopub_msg(timeout=60)
+        if message["parent_header"].get("msg_id") == asked and (
+            message["msg_type"] == "execute_input"
+        ):
+            break
+    manager.interrupt_kernel()
+    reply = client.get_shell_msg(timeout=60)
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+    manager.restart_kernel(now=True)
+    client.wait_for_ready(timeout=60)
+    second = manager.provisioner.process.pid
+    assert second != first and not _alive(first)
+    assert _value(client, "__import__('os').getpid()") == second
+    manager.shutdown_kernel(now=True)
+    assert not manager.is_alive() and not _alive(second)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return (
+        Path(f"/proc/{pid}/stat").exists()
+        and Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    )
+
+
+def test_a_forked_kernel_that_dies_at_start_says_what_it_printed(tmp_path: Path) -> None:
+    # A real fork that exits at once: ipykernel refuses a flag it does not know. Its stderr
+    # reached the file nbval's start was given (sent to the fork server with the request).
+    with pytest.raises(RuntimeError) as failure:
+        nbval.kernel.start_new_kernel(
+            startup_timeout=30,
+            kernel_name="python3",
+            stderr=open(os.devnull, "w"),  # noqa: SIM115 - nbval's own call, which closes it
+            cwd=str(tmp_path),
+            extra_arguments=["--no-such-flag"],
+        )
+    assert "Kernel died before replying to kernel_info" in str(failure.value)
+    assert "no-such-flag" in str(failure.value).split("stderr ended with:", 1)[1]

@@ -1,0 +1,47 @@
+"""What the suite's kernel template holds: imported once, in the fork server only.
+
+tests/forked_kernels.py starts the suite's nbval and nbclient kernels as forks of one process
+that has imported this module: ipykernel and IPython (without debugpy, as the suite's kernels
+always ran), and the package's modules that the notebooks' first cells import. A fork starts
+with them in memory instead of importing them again, so only what a kernel *does* is paid for
+per kernel. Nothing here runs anything: no kernel, shell, event loop, thread, connection or
+keychain exists before the fork, and the checks at the end fail the template if one does.
+
+Left out on purpose: ipywidgets, because importing it inside a running kernel is what registers
+the widget comm targets with that kernel (``ipywidgets._handle_ipython``); imported here, a
+kernel would never register them. It is imported by each kernel's first cell, as for a learner.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import tempfile
+import threading
+
+sys.modules["debugpy"] = None  # type: ignore[assignment]  # as tests/kernels.py's kernels
+
+#: A fresh interpreter's sys.path after its first entry ("" for ``-c``), which is what a cold
+#: kernel has once ipykernel_launcher removed its working directory from the front: Python
+#: 3.11's fork server starts as ``python -c`` and does not take its parent's path.
+FRESH_PATH = tuple(sys.path[1:])
+
+import ipykernel.ipkernel  # noqa: E402
+import ipykernel.kernelapp  # noqa: E402
+import ipykernel.zmqshell  # noqa: E402, F401
+import keyring.backends.SecretService  # noqa: E402
+
+import session_tutorial.browser_login  # noqa: E402
+import session_tutorial.secret_service  # noqa: E402
+import session_tutorial.tutorial  # noqa: E402, F401
+import tests.forked_kernels  # noqa: E402, F401  # the forks' entry point
+
+_running = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+assert not _running, f"the kernel template must not run threads before forking: {_running}"
+assert tempfile.tempdir is None, "the template fixed TMPDIR for every kernel"
+assert "ipywidgets" not in sys.modules, "ipywidgets must be imported inside each kernel"
+assert keyring.core._keyring_backend is None, "the template chose a keychain for every kernel"
+
+# What the template imported stays shared with every fork: the collector need not look at it
+# (and touch, so copy, its pages) in each kernel.
+gc.freeze()
