@@ -31,6 +31,9 @@ os.environ["SESSION_TUTORIAL_TENANT_DIR"] = str(_TMP / "tenant")
 
 # The exercise solutions run inside a notebook's namespace, not on their own.
 collect_ignore_glob = ["notebooks/solutions/*"]
+# Imported only in the suite kernels' fork server (tests/forked_kernels.py), and it checks that
+# nothing before it fixed the temp dir: not a module for --doctest-modules to import.
+collect_ignore = ["tests/kernel_template.py"]
 
 from keyring.backends import SecretService  # noqa: E402
 
