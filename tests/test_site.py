@@ -293,6 +293,21 @@ def test_glossary_terms_are_linked_where_they_first_appear_but_not_in_code_or_he
 
 
 @needs_node
+def test_no_page_loads_font_awesomes_javascript(site: Path) -> None:
+    # Its icons are drawn from the theme's webfont (docs/site/_ext/tutorial_site.py says why).
+    loading = [
+        page
+        for page in pages(site)
+        if any(
+            tag == "script" and "fontawesome.js" in url for tag, url in _parse(site / page).links
+        )
+    ]
+
+    assert "fa-solid" in (site / "journey.html").read_text()  # the theme's icons are there
+    assert not loading
+
+
+@needs_node
 def test_every_image_has_alt_text(site: Path) -> None:
     missing = {page: _parse(site / page).images_without_alt for page in pages(site)}
     images = sum(len(re.findall(r"<img ", (site / page).read_text())) for page in pages(site))
