@@ -86,8 +86,11 @@ def serve(config: TenantConfig, host: str, sock: socket.socket, *, record: bool 
     )
     server = uvicorn.Server(server_config)
     # What exists now (modules, the app, its key) lives as long as the process: frozen, the
-    # cyclic garbage collector no longer walks it in every full collection under load.
+    # cyclic garbage collector no longer walks it in every full collection under load. The
+    # command line starts the server with the collector off (nothing to collect while loading
+    # it): on from here, for the requests' garbage.
     gc.freeze()
+    gc.enable()
     # uvicorn re-raises SIGINT/SIGTERM once it has shut down, so the state file is removed
     # in the app's lifespan shutdown, not after run() returns.
     server.run(sockets=[sock])
