@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 
 
@@ -58,4 +59,7 @@ def _sign_out() -> int:
 
 
 if __name__ == "__main__":
+    # One command, then exit: loading the client and the keychain makes no garbage worth the
+    # cyclic collector's walks over what the imports create (as provider/__main__.py).
+    gc.disable()
     sys.exit(main())
