@@ -61,7 +61,12 @@ from tests.provider_helpers import TEST_API  # noqa: E402
 
 # Whole files on one worker, in order: a notebook's cells share one kernel (nbval), and these
 # modules share one costly server per module (a module-scoped fixture).
-_ONE_WORKER_FILES = ("test_binder.py", "test_browser.py", "test_site.py")  # one server each
+_ONE_WORKER_FILES = (
+    "test_binder.py",
+    "test_browser.py",
+    "test_site.py",
+    "test_tenant_connections.py",  # its two tests share one tenant
+)
 _NOTEBOOK_GROUP = "notebooks-in-sequence"
 # Parametrized tests whose cases all read one costly session-scoped run: every case on one worker.
 _ONE_WORKER_TESTS = (  # one pytest that runs every notebook alone
