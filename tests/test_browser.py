@@ -143,11 +143,14 @@ class Lab:
         )
         (labconfig / "page_config.json").write_text(json.dumps(page_config, indent=2))
         # Its kernels on Unix sockets, not loopback ports to race for (tests/lab_kernels.py);
-        # the server alone gets this checkout on its path, its kernels do not.
+        # the server alone gets this checkout on its path, its kernels do not. No search for
+        # language servers (jupyter-lsp's autodetect, at each start: `npm prefix` and a look
+        # for each server it knows): none is installed here, and nothing here uses one.
         (Path(env["JUPYTER_CONFIG_DIR"]) / "jupyter_server_config.py").write_text(
             f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
             "c.AsyncMappingKernelManager.kernel_manager_class = "
             "'tests.lab_kernels.LabSocketFileKernelManager'\n"
+            "c.LanguageServerManager.autodetect = False\n"
         )
         began = time.monotonic()
         self.proc = subprocess.Popen(
