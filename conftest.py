@@ -33,7 +33,8 @@ os.environ["SESSION_TUTORIAL_TENANT_DIR"] = str(_TMP / "tenant")
 collect_ignore_glob = ["notebooks/solutions/*"]
 # Imported only in the suite kernels' fork server (tests/forked_kernels.py), and it checks that
 # nothing before it fixed the temp dir: not a module for --doctest-modules to import.
-collect_ignore = ["tests/kernel_template.py"]
+# So is tests/tenant_template.py, in the tenants' (tests/forked_tenants.py).
+collect_ignore = ["tests/kernel_template.py", "tests/tenant_template.py"]
 
 from keyring.backends import SecretService  # noqa: E402
 
@@ -50,8 +51,13 @@ from session_tutorial.provider.keyfiles import admin_key  # noqa: E402
 from session_tutorial.scripted_browser import ScriptedBrowser  # noqa: E402
 from session_tutorial.store import KEYCHAIN_ENV  # noqa: E402
 from session_tutorial.tenant import default_ssl_context  # noqa: E402
+from tests.forked_tenants import spawn_tenant  # noqa: E402
 from tests.kernels import use_for_nbval  # noqa: E402
 from tests.provider_helpers import TEST_API  # noqa: E402
+
+# The tenants this process starts (background.start) are forks of a warm template, not cold
+# Python processes: see tests/forked_tenants.py. The command line's starts stay cold.
+background.spawn = spawn_tenant
 
 # Each tenant this session starts in its default data dir (a notebook's kernel, Tutorial.start)
 # gets a free port of its own instead of the default 8941: workers running side by side, and

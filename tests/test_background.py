@@ -220,3 +220,34 @@ def test_an_exited_tenant_that_is_not_reaped_yet_counts_as_stopped() -> None:
     finally:
         child.wait()
     assert background._alive(os.getpid())
+
+
+def test_a_forked_tenant_answers_as_a_cold_one(tmp_path: Path, monkeypatch) -> None:
+    """The suite's tenants are forks of a warm template (tests/forked_tenants.py, installed by
+    conftest); the command line starts them cold. In one data dir, each way: the same discovery
+    document (but for the port), key set and password grant, and stop ends either."""
+    from tests.forked_tenants import ForkedTenant, spawn_tenant
+    from tests.provider_helpers import ADA, CLIENT, data_dir_with_key
+
+    data_dir = data_dir_with_key(tmp_path / "tenant")
+    seen = []
+    for spawn in (background.popen, spawn_tenant):
+        monkeypatch.setattr(background, "spawn", spawn)
+        running = background.start(data_dir, port=0, quiet=True)
+        try:
+            child = next(c for c in background._CHILDREN if c.pid == running.pid)
+            assert isinstance(child, ForkedTenant) == (spawn is spawn_tenant)
+            with httpx.Client(base_url=running.url) as client:
+                discovery = client.get("/.well-known/openid-configuration").text
+                keys = client.get("/.well-known/jwks.json").json()
+                grant = client.post(
+                    "/oauth/token",
+                    data={"grant_type": "password", "client_id": CLIENT, "username": ADA[0]}
+                    | {"password": ADA[1], "scope": "openid offline_access"},
+                )
+            assert grant.status_code == 200, grant.text
+            seen.append((discovery.replace(running.url, "URL"), keys, sorted(grant.json())))
+        finally:
+            assert background.stop(data_dir)
+        assert background.answering(data_dir) is None
+    assert seen[0] == seen[1]

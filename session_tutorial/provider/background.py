@@ -14,8 +14,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from . import keyfiles
@@ -25,7 +27,21 @@ START_TIMEOUT = 30.0
 PORT_FILE = "port"  # the port of the last background start, tried first next time
 # The tenant outlives the call that started it; holding its Popen here keeps Python from
 # warning that a child it no longer references is still running.
-_CHILDREN: list[subprocess.Popen[bytes]] = []
+_CHILDREN: list[Any] = []
+
+
+def popen(cmd: list[str], log: IO[bytes]) -> subprocess.Popen[bytes]:
+    """Run the tenant's command in a new session, its output to ``log``: how :func:`start`
+    runs it, unless :data:`spawn` says otherwise."""
+    return subprocess.Popen(  # noqa: S603
+        cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
+    )
+
+
+#: How :func:`start` runs ``python -m session_tutorial.provider serve ...``: something with a
+#: Popen's ``pid``, ``poll()``, ``wait(timeout)`` and ``kill()``. The test suite forks its
+#: tenants from a warm template instead (tests/forked_tenants.py).
+spawn: Callable[[list[str], IO[bytes]], Any] = popen
 
 
 @dataclass(frozen=True)
@@ -222,9 +238,7 @@ def start(
             str(data_dir),
             *extra_args,
         ]
-        proc = subprocess.Popen(  # noqa: S603
-            cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
-        )
+        proc = spawn(cmd, log)
         log.close()
         _CHILDREN.append(proc)
         deadline = time.monotonic() + START_TIMEOUT
