@@ -386,14 +386,19 @@ def browser() -> Iterator[object]:
 
 
 class Tab:
-    """The learner's browser tab, and every origin its context has sent a request to."""
+    """The learner's browser tab, and every origin a page of its context has shown."""
 
     def __init__(self, browser) -> None:
         self.context = browser.new_context(viewport=VIEWPORT)
         self.context.set_default_timeout(STEP)
         self.origins: set[str] = set()
-        self.context.on("request", lambda request: self.origins.add(origin_of(request.url)))
+        # Told of each page's navigations, not of every request (hundreds a journey, each
+        # sent on to this process).
+        self.context.on("page", lambda page: page.on("framenavigated", self._shown))
         self.page = self.context.new_page()
+
+    def _shown(self, frame) -> None:
+        self.origins.add(origin_of(frame.url))
 
 
 def origin_of(url: str) -> str:
