@@ -20,7 +20,6 @@ import hashlib
 import threading
 from pathlib import Path
 
-import filelock
 import platformdirs
 
 from session_tutorial.errors import StoreError
@@ -63,6 +62,11 @@ class SingleFlight:
         # touches the lock file. A fresh FileLock per entry keeps this thread-safe.
         if not self._thread_lock.acquire(timeout=self.timeout):
             raise self._busy("another thread")
+        # Imported at the first renewal, not with the session manager (about 15 ms of CPU): a
+        # process that only reads its session (whoami.py, `python -m session_tutorial status`)
+        # never takes the lock.
+        import filelock
+
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file_lock = filelock.FileLock(str(self.path), timeout=self.timeout)

@@ -44,17 +44,19 @@ def test_a_blocked_account_is_not_retryable_though_its_status_is_429() -> None:
 
 def test_importing_the_package_does_not_import_the_widgets_nor_httpx_its_cli() -> None:
     """Nor, with the client, httpx's command-line client (click, pygments), which httpx's own
-    import tries to load (and without rich cannot)."""
+    import tries to load (and without rich cannot); nor, with the session manager, the lock
+    file's library, which only a renewal takes."""
     import subprocess
     import sys
 
     code = (
         "import sys, session_tutorial; print('ipywidgets' in sys.modules)\n"
-        "import session_tutorial.client, httpx\n"
-        "print('click' in sys.modules, 'pygments' in sys.modules, callable(httpx.main))"
+        "import session_tutorial.client, session_tutorial.session, httpx\n"
+        "print('click' in sys.modules, 'pygments' in sys.modules, callable(httpx.main))\n"
+        "print('filelock' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.splitlines() == ["False", "False False True"]
+    assert out.stdout.splitlines() == ["False", "False False True", "False"]
     assert session_tutorial.LoginForm.__name__ == "LoginForm"
 
 
