@@ -20,8 +20,6 @@ import hashlib
 import threading
 from pathlib import Path
 
-import platformdirs
-
 from session_tutorial.errors import StoreError
 
 LOCK_TIMEOUT = 60.0  # long enough for a refresh over a slow network plus a keychain prompt
@@ -34,6 +32,8 @@ def default_lock_dir() -> Path:
     """Where lock files live: ``<user cache dir>/session-tutorial/locks``."""
     # The cache dir rather than the runtime dir: platformdirs warns and guesses when
     # XDG_RUNTIME_DIR is unset (containers, CI), and a lock file is tiny and harmless to keep.
+    import platformdirs  # here: a SessionManager given its lock_dir never loads it
+
     return Path(platformdirs.user_cache_dir("session-tutorial", appauthor=False)) / "locks"
 
 

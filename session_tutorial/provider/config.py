@@ -6,8 +6,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import platformdirs
-
 CLIENT_ID = "tutorial-app"
 CONNECTION = "Username-Password-Authentication"
 DEFAULT_PORT = 8941
@@ -24,6 +22,8 @@ def default_data_dir() -> Path:
     env = os.environ.get("SESSION_TUTORIAL_TENANT_DIR")
     if env:
         return Path(env)
+    import platformdirs  # here: a tenant given its folder (as start gives it) never loads it
+
     return Path(platformdirs.user_data_dir("session-tutorial", appauthor=False)) / "tenant"
 
 
