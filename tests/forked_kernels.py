@@ -5,15 +5,16 @@ CPU here), and each notebook's first cell then imports the package, httpx, PyJWT
 keychain (about 0.4 s more). The suite starts 24 such kernels, each notebook three times (in
 sequence, alone, without teaching controls), and those imports were most of their CPU.
 
-Here a fork server (the standard library's ``multiprocessing`` ``forkserver``, one per test
-process that starts kernels) imports tests/kernel_template.py once; each kernel is a fork of it.
-The fork then becomes what ``python -m ipykernel_launcher -f CONNECTION_FILE`` would be: a
-new session (process group) of its own, the kernel's working directory, environment, sys.path
-and argv as a cold start has them, the standard streams jupyter_client asked for, and then
-ipykernel's own ``launch_new_instance``. From there on it is an ordinary ipykernel: it binds
-its sockets, answers, runs the cells, is interrupted, restarted and killed through
-jupyter_client as before (the provisioner below gives jupyter_client the process; signals go
-to the kernel's own process group). tests/test_kernels.py compares one with a cold kernel.
+Here a fork server (tests/forks.py: the standard library's ``multiprocessing`` fork server, a
+private one per test process that starts kernels) imports tests/kernel_template.py once; each
+kernel is a fork of it. The fork then becomes what ``python -m ipykernel_launcher -f
+CONNECTION_FILE`` would be: a new session (process group) of its own, the kernel's working
+directory, environment, sys.path and argv as a cold start has them, the standard streams
+jupyter_client asked for, and then ipykernel's own ``launch_new_instance``. From there on it is
+an ordinary ipykernel: it binds its sockets, answers, runs the cells, is interrupted, restarted
+and killed through jupyter_client as before (the provisioner below gives jupyter_client the
+process; signals go to the kernel's own process group). tests/test_kernels.py compares one
+with a cold kernel.
 
 What differs from a cold start, and why it does not matter to what the suite checks: the
 template's modules are already imported (no module here reads the environment, the clock or the
@@ -28,39 +29,23 @@ JupyterLab's kernels (the browser tests', a learner's) start cold, as before.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import signal
 import sys
-from multiprocessing.reduction import DupFd
 from typing import IO, Any
 
 from jupyter_client.provisioning import LocalProvisioner
 from jupyter_client.provisioning.provisioner_base import KernelConnectionInfo
 
+from tests.forks import Fd, Forked, TemplateServer, main_is_a_script
+
 TEMPLATE = "tests.kernel_template"
-_CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload([TEMPLATE])
+_SERVER = TemplateServer(TEMPLATE)
 
 
-class _Fd:
-    """A file descriptor sent to the fork server with the kernel's arguments (SCM_RIGHTS)."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_received, (DupFd(self.fd),))
-
-
-def _received(dup: Any) -> int:
-    return int(dup.detach())
-
-
-def _stream(stream: IO[Any] | int | None) -> _Fd | None:
+def _stream(stream: IO[Any] | int | None) -> Fd | None:
     if stream is None or stream == -1 or isinstance(stream, bool):  # -1: subprocess.PIPE
         return None
-    return _Fd(stream if isinstance(stream, int) else stream.fileno())
+    return Fd(stream if isinstance(stream, int) else stream.fileno())
 
 
 def _kernel(
@@ -91,55 +76,13 @@ def _kernel(
     kernelapp.launch_new_instance()
 
 
-class _ForkedProcess:
-    """What jupyter_client's LocalProvisioner uses of a ``Popen``, for a forked kernel."""
-
-    stdin = stdout = stderr = None
-
-    def __init__(self, process: Any) -> None:
-        self._process = process
-        self.pid: int = process.pid
-
-    def poll(self) -> int | None:
-        return self._process.exitcode  # type: ignore[no-any-return]
-
-    def wait(self, timeout: float | None = None) -> int | None:
-        self._process.join(timeout)
-        return self._process.exitcode  # type: ignore[no-any-return]
-
-    def send_signal(self, signum: int) -> None:
-        if self._process.exitcode is not None:
-            return  # gone and reaped by the fork server: its pid may be another's by now
-        try:
-            if os.getpgid(self.pid) == self.pid:  # the kernel's own group (after its setsid)
-                os.killpg(self.pid, signum)
-                return
-        except ProcessLookupError:
-            return
-        os.kill(self.pid, signum)
-
-    def terminate(self) -> None:
-        self.send_signal(signal.SIGTERM)
-
-    def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
-
-
-def _main_is_a_script() -> bool:
-    """Whether this process runs a script file: multiprocessing would run that script again
-    (as ``__mp_main__``) in every fork. pytest runs as ``-c`` (xdist's workers) or ``-m``."""
-    main = sys.modules.get("__main__")
-    spec = getattr(main, "__spec__", None)
-    return getattr(spec, "name", None) is None and getattr(main, "__file__", None) is not None
-
-
 def launcher_args(cmd: list[str]) -> list[str] | None:
     """The arguments after the launcher if ``cmd`` starts ipykernel with this interpreter
     (cold, as tests/kernels.py writes it) and it can be forked here; else None: that kernel
     starts as its spec says."""
     from tests.kernels import WITHOUT_DEBUGGER
 
-    if len(cmd) < 3 or cmd[1:3] != ["-c", WITHOUT_DEBUGGER] or _main_is_a_script():
+    if len(cmd) < 3 or cmd[1:3] != ["-c", WITHOUT_DEBUGGER] or main_is_a_script():
         return None
     try:
         same = os.path.samefile(cmd[0], sys.executable)
@@ -156,20 +99,22 @@ class ForkedKernelProvisioner(LocalProvisioner):  # type: ignore[misc]
         if argv is None:
             return await super().launch_kernel(cmd, **kwargs)
         env = kwargs.get("env")
-        process = _CONTEXT.Process(
-            target=_kernel,
-            args=(
+        self.process = _SERVER.start(
+            _kernel,
+            (
                 argv,
                 dict(os.environ if env is None else env),
                 os.fspath(kwargs.get("cwd") or os.getcwd()),
                 _stream(kwargs.get("stdout")),
                 _stream(kwargs.get("stderr")),
             ),
-            daemon=True,  # a kernel still running when its test process exits is stopped
         )
-        process.start()
-        self.process = _ForkedProcess(process)
-        self.pid = process.pid
-        self.pgid = None  # _ForkedProcess.send_signal signals the kernel's own group
+        self.pid = self.process.pid
+        self.pgid = None  # known once the fork has made its own group: send_signal asks
         self.cwd = kwargs.get("cwd") or os.getcwd()
         return self.connection_info
+
+    async def send_signal(self, signum: int) -> None:
+        if self.pgid is None and isinstance(self.process, Forked):
+            self.pgid = self.process.group()  # then to the kernel's group, as for a cold one
+        await super().send_signal(signum)

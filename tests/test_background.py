@@ -226,7 +226,8 @@ def test_a_forked_tenant_answers_as_a_cold_one(tmp_path: Path, monkeypatch) -> N
     """The suite's tenants are forks of a warm template (tests/forked_tenants.py, installed by
     conftest); the command line starts them cold. In one data dir, each way: the same discovery
     document (but for the port), key set and password grant, and stop ends either."""
-    from tests.forked_tenants import ForkedTenant, spawn_tenant
+    from tests.forked_tenants import spawn_tenant
+    from tests.forks import Forked
     from tests.provider_helpers import ADA, CLIENT, data_dir_with_key
 
     data_dir = data_dir_with_key(tmp_path / "tenant")
@@ -236,7 +237,7 @@ def test_a_forked_tenant_answers_as_a_cold_one(tmp_path: Path, monkeypatch) -> N
         running = background.start(data_dir, port=0, quiet=True)
         try:
             child = next(c for c in background._CHILDREN if c.pid == running.pid)
-            assert isinstance(child, ForkedTenant) == (spawn is spawn_tenant)
+            assert isinstance(child, Forked) == (spawn is spawn_tenant)
             with httpx.Client(base_url=running.url) as client:
                 discovery = client.get("/.well-known/openid-configuration").text
                 keys = client.get("/.well-known/jwks.json").json()
