@@ -146,11 +146,17 @@ class Lab:
         # the server alone gets this checkout on its path, its kernels do not. No search for
         # language servers (jupyter-lsp's autodetect, at each start: `npm prefix` and a look
         # for each server it knows): none is installed here, and nothing here uses one.
+        # If its start ever hangs (once in about 15 runs under load, after its extensions had
+        # loaded), SIGUSR1 makes it print every thread's stack: see _wait_for_line.
+        self.pid_file = home / "jupyter-server.pid"
         (Path(env["JUPYTER_CONFIG_DIR"]) / "jupyter_server_config.py").write_text(
             f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
             "c.AsyncMappingKernelManager.kernel_manager_class = "
             "'tests.lab_kernels.LabSocketFileKernelManager'\n"
             "c.LanguageServerManager.autodetect = False\n"
+            "import faulthandler, os, signal\n"
+            "faulthandler.register(signal.SIGUSR1, all_threads=True)\n"
+            f"open({str(self.pid_file)!r}, 'w').write(str(os.getpid()))\n"
         )
         began = time.monotonic()
         self.proc = subprocess.Popen(
@@ -199,8 +205,19 @@ class Lab:
         assert self.proc.stdout is not None
         if read_until(self.proc.stdout, self.lines, needle, START_TIMEOUT):
             return
+        said = len(self.lines)
+        try:  # where it hangs: every thread's stack (faulthandler, registered by its config)
+            os.kill(int(self.pid_file.read_text()), signal.SIGUSR1)
+            read_until(self.proc.stdout, self.lines, "\0", 5)  # what it prints in 5 s
+        except (OSError, ValueError):
+            pass  # it did not get as far as its config, or is gone
         self.shutdown()
-        raise AssertionError("JupyterLab did not start:\n" + "".join(self.lines[-40:]))
+        raise AssertionError(
+            "JupyterLab did not start:\n"
+            + "".join(self.lines[max(0, said - 40) : said])
+            + "\nits threads then:\n"
+            + "".join(self.lines[said:])
+        )
 
     def _drain(self) -> None:
         assert self.proc.stdout is not None
