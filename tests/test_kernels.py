@@ -179,3 +179,19 @@ def test_a_forked_kernel_that_dies_at_start_says_what_it_printed(tmp_path: Path)
         )
     assert "Kernel died before replying to kernel_info" in str(failure.value)
     assert "no-such-flag" in str(failure.value).split("stderr ended with:", 1)[1]
+
+
+def test_only_this_user_can_ask_the_kernels_fork_server_for_a_process(
+    forked: tuple[SocketFileKernelManager, Any],
+) -> None:
+    # Whoever connects to a fork server's socket can have it run code as this user: the socket
+    # is this user's alone (multiprocessing makes it 0600 in a private 0700 temp dir).
+    from tests import forked_kernels, forks
+
+    name = forks._SERVERS[forked_kernels.TEMPLATE]._forkserver_address
+    if name.startswith("\0"):
+        pytest.skip("an abstract socket (newer Pythons): no file to check")
+    address = Path(name)
+    assert address.stat().st_mode & 0o077 == 0
+    assert address.parent.stat().st_mode & 0o077 == 0
+    assert address.stat().st_uid == os.getuid()
