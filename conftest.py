@@ -51,9 +51,10 @@ from session_tutorial.provider.keyfiles import admin_key  # noqa: E402
 from session_tutorial.scripted_browser import ScriptedBrowser  # noqa: E402
 from session_tutorial.store import KEYCHAIN_ENV  # noqa: E402
 from session_tutorial.tenant import default_ssl_context  # noqa: E402
+from tests.authorize_helpers import AuthRequest  # noqa: E402
 from tests.forked_tenants import spawn_tenant  # noqa: E402
 from tests.kernels import use_for_nbval  # noqa: E402
-from tests.provider_helpers import TEST_API  # noqa: E402
+from tests.provider_helpers import ADA, TEST_API  # noqa: E402
 
 # The tenants this process starts (background.start) are forks of a warm template, not cold
 # Python processes: see tests/forked_tenants.py. The command line's starts stay cold.
@@ -197,6 +198,32 @@ def http(local_tenant: LocalTenant) -> Iterator[httpx.Client]:
 def browser() -> Iterator[ScriptedBrowser]:
     """The tenant's pages played by code (session_tutorial.scripted_browser), not Chromium."""
     with ScriptedBrowser() as b:
+        yield b
+
+
+@pytest.fixture(scope="session")
+def _ada_login_session(_tenant_process: LocalTenant) -> str:
+    """The tenant's login-session cookie of one sign-in as Ada on its page, made once a worker:
+    one Argon2id check (about 25 ms of the tenant's CPU) instead of one in every test that only
+    needs a signed-in browser. Nothing here ends it: a test that ends its session (Not you?,
+    /v2/logout) signs in for itself."""
+    _tenant_process.control.reset()  # no block or clock an earlier test left
+    with ScriptedBrowser() as b:
+        page = b.open(AuthRequest().url(_tenant_process.url))
+        signed_in = b.press(page, "login", username=ADA[0], password=ADA[1])
+        assert signed_in.status == 303, signed_in.text
+        return b.http.cookies["st_session"]
+
+
+@pytest.fixture
+def signed_in_browser(
+    _ada_login_session: str, local_tenant: LocalTenant
+) -> Iterator[ScriptedBrowser]:
+    """A fresh browser (played by code) already signed in to the tenant as Ada: its next
+    /authorize asks "Continue as Ada Lovelace?", not for the password. The login session is
+    shared by the worker's tests (see _ada_login_session); its CSRF cookie is its own."""
+    with ScriptedBrowser() as b:
+        b.http.cookies.set("st_session", _ada_login_session)
         yield b
 
 

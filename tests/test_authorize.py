@@ -33,6 +33,15 @@ def sign_in(browser: ScriptedBrowser, url: str, user: tuple[str, str] = ADA) -> 
     return browser.press(page, "login", username=user[0], password=user[1])
 
 
+def continue_as_ada(browser: ScriptedBrowser, url: str) -> Page:
+    """Sign in with the browser's login session (signed_in_browser): Continue, no password.
+
+    For tests whose subject is the code, the callback or the session, not the sign-in."""
+    page = browser.open(url)
+    assert page.title == "Continue as Ada Lovelace?" and not page.shows_password_field, page.text
+    return browser.press(page, "continue")
+
+
 def code_from(page: Page, req: AuthRequest) -> str:
     assert page.status == 303, page.text
     query = query_of(page.location)
@@ -68,10 +77,10 @@ def test_sign_in_on_the_page_then_exchange_the_code_with_the_verifier(
 
 
 def test_a_wrong_verifier_is_refused(
-    http: httpx.Client, browser: ScriptedBrowser, local_tenant: LocalTenant
+    http: httpx.Client, signed_in_browser: ScriptedBrowser, local_tenant: LocalTenant
 ) -> None:
     req = AuthRequest()
-    code = code_from(sign_in(browser, req.url(local_tenant.url)), req)
+    code = code_from(continue_as_ada(signed_in_browser, req.url(local_tenant.url)), req)
     other = AuthRequest().verifier
     r = http.post("/oauth/token", data=req.exchange(code, code_verifier=other))
     assert error_of(r) == (403, "invalid_grant")
@@ -79,19 +88,19 @@ def test_a_wrong_verifier_is_refused(
 
 
 def test_a_malformed_verifier_is_an_invalid_request(
-    http: httpx.Client, browser: ScriptedBrowser, local_tenant: LocalTenant
+    http: httpx.Client, signed_in_browser: ScriptedBrowser, local_tenant: LocalTenant
 ) -> None:
     req = AuthRequest()
-    code = code_from(sign_in(browser, req.url(local_tenant.url)), req)
+    code = code_from(continue_as_ada(signed_in_browser, req.url(local_tenant.url)), req)
     r = http.post("/oauth/token", data=req.exchange(code, code_verifier="short"))
     assert error_of(r) == (400, "invalid_request")
 
 
 def test_a_code_used_twice_is_refused_and_revokes_what_the_first_use_issued(
-    http: httpx.Client, browser: ScriptedBrowser, local_tenant: LocalTenant
+    http: httpx.Client, signed_in_browser: ScriptedBrowser, local_tenant: LocalTenant
 ) -> None:
     req = AuthRequest()
-    code = code_from(sign_in(browser, req.url(local_tenant.url)), req)
+    code = code_from(continue_as_ada(signed_in_browser, req.url(local_tenant.url)), req)
     first = http.post("/oauth/token", data=req.exchange(code))
     assert first.status_code == 200
     again = http.post("/oauth/token", data=req.exchange(code))
@@ -100,10 +109,10 @@ def test_a_code_used_twice_is_refused_and_revokes_what_the_first_use_issued(
 
 
 def test_the_redirect_uri_must_equal_the_one_authorised(
-    http: httpx.Client, browser: ScriptedBrowser, local_tenant: LocalTenant
+    http: httpx.Client, signed_in_browser: ScriptedBrowser, local_tenant: LocalTenant
 ) -> None:
     req = AuthRequest()
-    code = code_from(sign_in(browser, req.url(local_tenant.url)), req)
+    code = code_from(continue_as_ada(signed_in_browser, req.url(local_tenant.url)), req)
     r = http.post(
         "/oauth/token", data=req.exchange(code, redirect_uri="http://127.0.0.1:53683/callback")
     )
@@ -111,10 +120,10 @@ def test_the_redirect_uri_must_equal_the_one_authorised(
 
 
 def test_a_code_expires_after_five_minutes(
-    http: httpx.Client, browser: ScriptedBrowser, local_tenant: LocalTenant
+    http: httpx.Client, signed_in_browser: ScriptedBrowser, local_tenant: LocalTenant
 ) -> None:
     req = AuthRequest()
-    code = code_from(sign_in(browser, req.url(local_tenant.url)), req)
+    code = code_from(continue_as_ada(signed_in_browser, req.url(local_tenant.url)), req)
     local_tenant.advance_clock(301)
     r = http.post("/oauth/token", data=req.exchange(code))
     assert error_of(r) == (403, "invalid_grant")
@@ -187,10 +196,10 @@ def test_an_unknown_client_gets_an_error_page_and_no_redirect(
     ],
 )
 def test_loopback_callbacks_on_any_port_are_allowed(
-    browser: ScriptedBrowser, local_tenant: LocalTenant, redirect_uri: str
+    signed_in_browser: ScriptedBrowser, local_tenant: LocalTenant, redirect_uri: str
 ) -> None:
     req = AuthRequest(redirect_uri=redirect_uri)
-    page = sign_in(browser, req.url(local_tenant.url))
+    page = continue_as_ada(signed_in_browser, req.url(local_tenant.url))
     assert page.location is not None and page.location.startswith(redirect_uri)
     assert code_from(page, req)
 
@@ -386,9 +395,9 @@ def test_the_session_cookie_is_httponly_and_samesite_lax(
 
 
 def test_a_second_sign_in_asks_continue_as_instead_of_the_password(
-    browser: ScriptedBrowser, local_tenant: LocalTenant, http: httpx.Client
+    signed_in_browser: ScriptedBrowser, local_tenant: LocalTenant, http: httpx.Client
 ) -> None:
-    sign_in(browser, AuthRequest().url(local_tenant.url))
+    browser = signed_in_browser  # signed in on the page once already
     req = AuthRequest(redirect_uri="http://127.0.0.1:40000/other")
     page = browser.open(req.url(local_tenant.url))
     assert page.title == "Continue as Ada Lovelace?" and not page.shows_password_field
@@ -409,11 +418,12 @@ def test_not_you_ends_the_session_and_shows_the_password_form(
 
 
 def test_prompt_login_asks_for_the_password_inside_a_session(
-    browser: ScriptedBrowser, local_tenant: LocalTenant
+    signed_in_browser: ScriptedBrowser, local_tenant: LocalTenant
 ) -> None:
-    sign_in(browser, AuthRequest().url(local_tenant.url))
-    page = browser.open(AuthRequest().url(local_tenant.url, prompt="login"))
+    page = signed_in_browser.open(AuthRequest().url(local_tenant.url, prompt="login"))
     assert page.shows_password_field and page.title == "Welcome"
+    # ... inside a session that lives on: without the prompt, no password is asked.
+    assert continue_as_ada(signed_in_browser, AuthRequest().url(local_tenant.url)).status == 303
 
 
 def test_prompt_none_without_a_session_answers_login_required(
@@ -425,30 +435,31 @@ def test_prompt_none_without_a_session_answers_login_required(
 
 
 def test_prompt_none_for_a_loopback_callback_needs_the_confirmation(
-    browser: ScriptedBrowser, local_tenant: LocalTenant
+    signed_in_browser: ScriptedBrowser, local_tenant: LocalTenant
 ) -> None:
-    sign_in(browser, AuthRequest().url(local_tenant.url))
-    query = query_of(browser.open(AuthRequest().url(local_tenant.url, prompt="none")).location)
+    page = signed_in_browser.open(AuthRequest().url(local_tenant.url, prompt="none"))
+    query = query_of(page.location)
     assert query["error"] == "interaction_required"
 
 
 def test_max_age_older_than_the_password_asks_for_it_again(
-    browser: ScriptedBrowser, local_tenant: LocalTenant
+    signed_in_browser: ScriptedBrowser, local_tenant: LocalTenant
 ) -> None:
-    sign_in(browser, AuthRequest().url(local_tenant.url))
     local_tenant.advance_clock(120)
-    page = browser.open(AuthRequest().url(local_tenant.url, max_age="60"))
+    page = signed_in_browser.open(AuthRequest().url(local_tenant.url, max_age="60"))
     assert page.shows_password_field
+    # ... of a session that lives on: a max_age it meets asks for no password.
+    young = AuthRequest().url(local_tenant.url, max_age=str(7 * 24 * 3600))
+    assert continue_as_ada(signed_in_browser, young).status == 303
 
 
 @pytest.mark.parametrize("max_age", ["\u00b2", "\u0661", "-1", " 5"])
 def test_a_max_age_that_is_not_ascii_digits_is_an_error_back_to_the_app(
-    browser: ScriptedBrowser, local_tenant: LocalTenant, max_age: str
+    signed_in_browser: ScriptedBrowser, local_tenant: LocalTenant, max_age: str
 ) -> None:
     # Attack: "²" passes str.isdigit() but not int(); inside a login session that was a 500.
-    sign_in(browser, AuthRequest().url(local_tenant.url))
     req = AuthRequest()
-    page = browser.open(req.url(local_tenant.url, max_age=max_age))
+    page = signed_in_browser.open(req.url(local_tenant.url, max_age=max_age))
     assert page.status == 303, page.text
     query = query_of(page.location)
     assert query["error"] == "invalid_request" and query["state"] == req.state

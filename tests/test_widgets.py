@@ -33,6 +33,7 @@ from session_tutorial.errors import (
 from session_tutorial.idtoken import inspect_token
 from session_tutorial.provider import background
 from session_tutorial.provider.forms import submit
+from session_tutorial.scripted_browser import ScriptedBrowser
 from session_tutorial.session import SessionManager
 from session_tutorial.store import MemoryStore
 from session_tutorial.tenant import Tenant
@@ -67,9 +68,28 @@ def manager(local_tenant, store: MemoryStore, tmp_path: Path) -> Iterator[Sessio
         yield manager
 
 
+def continue_in_the_browser(manager: SessionManager, browser: ScriptedBrowser) -> None:
+    """Sign ``manager`` in with the browser's login session (conftest's signed_in_browser): a
+    sign-in and tokens of its own, through /authorize and "Continue as Ada Lovelace?", with no
+    password typed (no Argon2id check of its own). For tests whose subject is not the sign-in."""
+    followed: list[threading.Thread] = []
+
+    def person(url: str) -> None:  # the learner at the browser
+        page = browser.open(url)
+        assert page.title == "Continue as Ada Lovelace?", page.text
+        done = browser.press(page, "continue")
+        # The callback's tab answers once the app has the tokens: it is followed meanwhile.
+        followed.append(threading.Thread(target=browser.follow, args=(done,), daemon=True))
+        followed[-1].start()
+
+    manager.login_with_browser(open_browser=person, timeout=30)
+    for thread in followed:
+        thread.join(30)
+
+
 @pytest.fixture
-def signed_in(manager: SessionManager) -> SessionManager:
-    manager.login(ADA, PASSWORD)
+def signed_in(manager: SessionManager, signed_in_browser: ScriptedBrowser) -> SessionManager:
+    continue_in_the_browser(manager, signed_in_browser)
     return manager
 
 
@@ -718,12 +738,14 @@ def _tokens(manager: SessionManager) -> tuple[str | None, ...]:
     return credentials.access_token, credentials.id_token, credentials.refresh_token
 
 
-def test_the_session_app_shows_when_an_unused_session_ends(local_tenant, tmp_path):
+def test_the_session_app_shows_when_an_unused_session_ends(
+    local_tenant, tmp_path, signed_in_browser
+):
     tenant = Tenant.local()  # reads the inactivity lifetime the running tenant publishes
     assert tenant.base_url == local_tenant.url
     assert tenant.refresh_token_idle_lifetime == 15 * 24 * 3600  # Auth0's default
     with SessionManager(tenant, MemoryStore(), lock_dir=tmp_path) as manager:
-        manager.login(ADA, PASSWORD)
+        continue_in_the_browser(manager, signed_in_browser)
         app = SessionApp(manager)
         assert "If unused, the session ends in about <b>15 d</b>" in app.countdown.value
         local_tenant.advance_clock(2 * 24 * 3600)  # two days unused...
