@@ -71,6 +71,7 @@ background.spawn = spawn_tenant
 _ONE_WORKER_FILES = (
     "test_binder.py",
     "test_browser.py",
+    "test_commands.py",  # its two tests share one lockout's messages
     "test_site.py",
     "test_tenant_connections.py",  # its two tests share one tenant
 )
@@ -88,7 +89,7 @@ _LONGEST_FIRST = (
     _NOTEBOOK_GROUP,
     "tests/test_binder.py",
     "tests/test_notebooks.py::test_notebooks_run_against_a_tenant_without_teaching_controls",
-    "tests/test_commands.py::test_every_command_a_message_or_notebook_gives_runs_as_written",
+    "tests/test_commands.py",  # every command a message or notebook gives, run as written
 )
 
 

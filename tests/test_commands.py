@@ -100,6 +100,15 @@ def _clock_message(tenant: Tenant, lock_dir: Path) -> str:
     return str(caught.value)
 
 
+@pytest.fixture(scope="module")
+def learner_messages(_tenant_process, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """messages(), made once for the module's two tests: they only read its text (11 Argon2id
+    checks of the tenant's each time: ten wrong passwords, one sign-in)."""
+    _tenant_process.control.reset()  # what local_tenant does: no clock or block left behind
+    tenant = Tenant(_tenant_process.url, "tutorial-app", clock=_tenant_process.clock)
+    return messages(tenant, tmp_path_factory.mktemp("locks"), _tenant_process)
+
+
 def notebook_outputs() -> str:
     """The notebooks' committed outputs, naming this interpreter where they name another one."""
     text = "\n".join(
@@ -114,10 +123,9 @@ def notebook_outputs() -> str:
 
 
 def test_no_message_or_notebook_names_a_program_that_is_not_on_the_terminals_path(
-    local_tenant, tmp_path: Path
+    learner_messages: dict[str, str],
 ) -> None:
-    tenant = Tenant(local_tenant.url, "tutorial-app", clock=local_tenant.clock)
-    for where, text in messages(tenant, tmp_path, local_tenant).items():
+    for where, text in learner_messages.items():
         for command in BACKTICKED.findall(text):
             assert not command.startswith(NOT_ON_PATH), f"{where}: `{command}`"
     for path in NOTEBOOKS:
@@ -160,12 +168,9 @@ def run(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_every_command_a_message_or_notebook_gives_runs_as_written(
-    local_tenant, terminal_env: dict[str, str], tmp_path: Path
+    learner_messages: dict[str, str], terminal_env: dict[str, str]
 ) -> None:
-    tenant = Tenant(local_tenant.url, "tutorial-app", clock=local_tenant.clock)
-    found = {
-        c for text in messages(tenant, tmp_path, local_tenant).values() for c in commands_in(text)
-    }
+    found = {c for text in learner_messages.values() for c in commands_in(text)}
     found |= set(commands_in(notebook_outputs()))
     found |= set(commands_in(_backticked(Tutorial.commands(None))))  # type: ignore[arg-type]
     found = {c.replace(" EMAIL", f" {EMAIL}") for c in found if "<" not in c}  # templates
