@@ -50,7 +50,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from server_ready import read_until, wait_until_listening
+from server_ready import wait_until_listening
 
 from session_tutorial.provider import background
 from session_tutorial.provider.config import DEMO_USERS
@@ -186,29 +186,37 @@ class Lab:
             text=True,
             start_new_session=True,  # its own process group: the launcher, Jupyter, kernels
         )
-        self._drainer: threading.Thread | None = None
+        # Its output is read by a thread from the start, into self.lines (never a select() on
+        # the text stream: readline buffers what the pipe holds, and a line already buffered
+        # never makes the pipe readable again, so a wait for it could miss it for good).
+        self._ended = False
         self._logged = threading.Condition()
+        self._drainer: threading.Thread | None = threading.Thread(target=self._drain, daemon=True)
+        self._drainer.start()
         # The address it prints: the port asked for, or the next free one if another process
         # took that port before Jupyter checked it (Jupyter then tries others, and says so).
-        self._wait_for_line(LAB_URL)
-        printed = LAB_URL.search(self.lines[-1])
-        assert printed is not None
+        printed = self._wait_for_line(LAB_URL)
         self.port = int(printed.group(1))
         self.url = self.http.base_url = f"http://127.0.0.1:{self.port}/"
         wait_until_listening("127.0.0.1", self.port)
         self.start_seconds = time.monotonic() - began
-        # Keep draining its output so the server never blocks on a full pipe.
-        self._drainer = threading.Thread(target=self._drain, daemon=True)
-        self._drainer.start()
 
-    def _wait_for_line(self, needle: re.Pattern[str]) -> None:
-        assert self.proc.stdout is not None
-        if read_until(self.proc.stdout, self.lines, needle, START_TIMEOUT):
-            return
-        said = len(self.lines)
+    def _printed(self, needle: re.Pattern[str]) -> re.Match[str] | None:
+        return next((found for line in self.lines if (found := needle.search(line))), None)
+
+    def _wait_for_line(self, needle: re.Pattern[str]) -> re.Match[str]:
+        with self._logged:
+            self._logged.wait_for(
+                lambda: self._ended or self._printed(needle) is not None, START_TIMEOUT
+            )
+            printed = self._printed(needle)
+            if printed is not None:
+                return printed
+            said = len(self.lines)
         try:  # where it hangs: every thread's stack (faulthandler, registered by its config)
             os.kill(int(self.pid_file.read_text()), signal.SIGUSR1)
-            read_until(self.proc.stdout, self.lines, "\0", 5)  # what it prints in 5 s
+            with self._logged:
+                self._logged.wait_for(lambda: self._ended, 5)  # what it prints in 5 s
         except (OSError, ValueError):
             pass  # it did not get as far as its config, or is gone
         self.shutdown()
@@ -225,6 +233,9 @@ class Lab:
             with self._logged:
                 self.lines.append(line)
                 self._logged.notify_all()
+        with self._logged:
+            self._ended = True
+            self._logged.notify_all()
 
     def wait_for_log(self, needle: str, after: int, timeout: float = STEP / 1000) -> str:
         """The first line of the server's log from line ``after`` on that holds ``needle``."""
