@@ -159,12 +159,17 @@ class Tutorial:
         """The address of the JupyterLab this kernel runs in, ``…/lab`` (the app's own page).
 
         Read from the file a Jupyter server keeps its address in, ``jpserver-<its pid>.json``
-        in Jupyter's runtime folder (what ``jupyter server list`` reads), for this kernel's
-        parent process: the file itself, without importing the server to list them all (about
-        0.3 s of CPU in a kernel). Outside JupyterLab (a script, a test run), JupyterLab's
-        usual address.
+        in Jupyter's runtime folder (what ``jupyter server list`` reads), for the server that
+        started this kernel: the file itself, without importing the server to list them all
+        (about 0.3 s of CPU in a kernel). That server is the one jupyter_client names in
+        ``JPY_PARENT_PID``, which is this kernel's parent process unless something between
+        them started it (a wrapper script, the test suite's fork server); else the parent.
+        Outside JupyterLab (a script, a test run), JupyterLab's usual address.
         """
-        ppid = os.getppid()
+        try:
+            ppid = int(os.environ.get("JPY_PARENT_PID") or os.getppid())
+        except ValueError:
+            ppid = os.getppid()
         try:
             from jupyter_core.paths import jupyter_runtime_dir
 

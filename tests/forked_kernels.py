@@ -20,15 +20,19 @@ What differs from a cold start, and why it does not matter to what the suite che
 template's modules are already imported (no module here reads the environment, the clock or the
 keychain at import; kernel_template.py checks the ones that could); ipywidgets is not among
 them (see kernel_template.py). The kernel's parent is the fork server, so its parent handle
-names it, and the kernel exits if the fork server goes (it goes with the test process). A
-process whose main module is a script file starts its kernels cold: multiprocessing would run
-that script again in every fork.
+names it, and the kernel exits if the fork server goes (it goes with the test process).
 
-JupyterLab's kernels (the browser tests', a learner's) start cold, as before.
+The browser tests' JupyterLab forks its kernels the same way from another template, which keeps
+the debugger (tests/lab_kernels.py, tests/lab_kernel_template.py). That template records what
+its imports read from the environment: a kernel whose environment differs there (debugpy's
+pydevd reads dozens of variables at import) replaces its fork with the cold command
+(``execve``: the same process, as jupyter_client started it).
+A learner's JupyterLab starts its kernels cold, as before.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import IO, Any
@@ -36,7 +40,7 @@ from typing import IO, Any
 from jupyter_client.provisioning import LocalProvisioner
 from jupyter_client.provisioning.provisioner_base import KernelConnectionInfo
 
-from tests.forks import Fd, Forked, TemplateServer, main_is_a_script
+from tests.forks import Fd, Forked, TemplateServer
 
 TEMPLATE = "tests.kernel_template"
 _SERVER = TemplateServer(TEMPLATE)
@@ -49,31 +53,48 @@ def _stream(stream: IO[Any] | int | None) -> Fd | None:
 
 
 def _kernel(
-    argv: list[str], env: dict[str, str], cwd: str, stdout: int | None, stderr: int | None
+    template: str,
+    cold: list[str],
+    argv: list[str],
+    env: dict[str, str],
+    cwd: str,
+    stdout: int | None,
+    stderr: int | None,
 ) -> None:
-    """In the fork: become ``python -m ipykernel_launcher ARGV`` run in ``cwd`` with ``env``."""
+    """In the fork: become ``cold`` (``python -m ipykernel_launcher ARGV``, or tests/kernels.py's
+    form of it) run in ``cwd`` with ``env``."""
     os.setsid()  # its own process group, as jupyter_client gives a kernel it starts
     for target, fd in ((1, stdout), (2, stderr)):
         if fd is not None:
             os.dup2(fd, target)
             os.close(fd)
     os.chdir(cwd)
+    # Its parent is the fork server: the kernel watches it (and exits if it goes). The
+    # environment names the process that asked for it, as jupyter_client's launcher does.
+    watch = f"--IPKernelApp.parent_handle={os.getppid()}"
+    warm = importlib.import_module(template)  # imported already where the template worked
+    recorded = warm.ENVIRONMENT  # what the template's imports read, if it records it
+    if recorded is not None and recorded.differs(env, ignoring=_GIVEN_AGAIN):
+        os.execve(cold[0], [*cold, watch], env)  # its imports would differ: start it cold
     os.environ.clear()
     os.environ.update(env)
-    parent = str(os.getppid())  # the fork server: the kernel exits if it goes
-    os.environ["JPY_PARENT_PID"] = parent
-    sys.modules.setdefault("debugpy", None)  # type: ignore[arg-type]
-    from tests import kernel_template  # the template's (imported already where it worked)
-
-    # As `python -c` (tests/kernels.py's command) has it; ipykernel_launcher would then drop
-    # the working directory from the front, and IPython adds "" later, as in a cold kernel.
-    sys.path[:] = kernel_template.FRESH_PATH
+    if recorded is not None:
+        recorded.replay()  # what importing its modules wrote there (debugpy: one variable)
+    # As a cold kernel has it once ipykernel_launcher dropped the working directory from the
+    # front (`-m` puts it there, as tests/kernels.py's `-c` command does); IPython adds ""
+    # later, as in a cold kernel.
+    sys.path[:] = warm.FRESH_PATH
     import ipykernel_launcher
     from ipykernel import kernelapp
 
-    # ipykernel read JPY_PARENT_PID when the template imported it: say it again here.
-    sys.argv = [ipykernel_launcher.__file__, *argv, f"--IPKernelApp.parent_handle={parent}"]
+    # ipykernel read JPY_PARENT_PID when the template imported it: the handle is given here.
+    sys.argv = [ipykernel_launcher.__file__, *argv, watch]
+    warm.in_the_kernel()
     kernelapp.launch_new_instance()
+
+
+#: Read at import by ipykernel (a trait's default): each fork is given its parent handle.
+_GIVEN_AGAIN = frozenset({"JPY_PARENT_PID"})
 
 
 def launcher_args(cmd: list[str]) -> list[str] | None:
@@ -82,28 +103,41 @@ def launcher_args(cmd: list[str]) -> list[str] | None:
     starts as its spec says."""
     from tests.kernels import WITHOUT_DEBUGGER
 
-    if len(cmd) < 3 or cmd[1:3] != ["-c", WITHOUT_DEBUGGER] or main_is_a_script():
+    return _after(cmd, ["-c", WITHOUT_DEBUGGER])
+
+
+def _after(cmd: list[str], launcher: list[str]) -> list[str] | None:
+    if cmd[1 : 1 + len(launcher)] != launcher:
         return None
     try:
         same = os.path.samefile(cmd[0], sys.executable)
     except OSError:
         return None
-    return cmd[3:] if same else None
+    return cmd[1 + len(launcher) :] if same else None
 
 
 class ForkedKernelProvisioner(LocalProvisioner):  # type: ignore[misc]
     """jupyter_client's local provisioner, forking the suite's ipykernels from the template."""
 
+    server = _SERVER
+
+    def forkable(self, cmd: list[str]) -> list[str] | None:
+        """The kernel's arguments if ``cmd`` is one this provisioner forks, else None."""
+        return launcher_args(cmd)
+
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
-        argv = launcher_args(cmd)
+        argv = self.forkable(cmd)
         if argv is None:
             return await super().launch_kernel(cmd, **kwargs)
-        env = kwargs.get("env")
-        self.process = _SERVER.start(
+        env = dict(os.environ if kwargs.get("env") is None else kwargs["env"])
+        env["JPY_PARENT_PID"] = str(os.getpid())  # as jupyter_client's launcher says it
+        self.process = self.server.start(
             _kernel,
             (
+                self.server.template,
+                cmd,
                 argv,
-                dict(os.environ if env is None else env),
+                env,
                 os.fspath(kwargs.get("cwd") or os.getcwd()),
                 _stream(kwargs.get("stdout")),
                 _stream(kwargs.get("stderr")),

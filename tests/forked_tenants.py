@@ -30,7 +30,7 @@ import sys
 from typing import IO, Any
 
 from session_tutorial.provider import background
-from tests.forks import Fd, Forked, TemplateServer, main_is_a_script
+from tests.forks import Fd, Forked, TemplateServer
 
 TEMPLATE = "tests.tenant_template"
 _SERVER = TemplateServer(TEMPLATE)
@@ -59,6 +59,6 @@ def _tenant(argv: list[str], env: dict[str, str], cwd: str, log: int) -> None:
 def spawn_tenant(cmd: list[str], log: IO[bytes]) -> Forked | Any:
     """``background.start``'s spawn: a fork of the template for this interpreter's
     ``-m session_tutorial.provider serve``, else the cold Popen."""
-    if cmd[1:4] != _COMMAND or main_is_a_script() or not os.path.samefile(cmd[0], sys.executable):
+    if cmd[1:4] != _COMMAND or not os.path.samefile(cmd[0], sys.executable):
         return background.popen(cmd, log)
     return _SERVER.start(_tenant, (cmd[3:], dict(os.environ), os.getcwd(), Fd(log.fileno())))

@@ -10,7 +10,15 @@ server's socket is this user's own (mode 0600), and it exits with the test proce
 Each template server is private: multiprocessing has one fork server per process, with one
 preload list, and a kernel should not carry the tenant's modules nor a tenant the kernel's. So
 :class:`_Popen` is multiprocessing's fork-server ``Popen`` asking this server instead of the
-global one; its ``_launch`` is the standard library's own (Python 3.11), with that one change.
+global one; its ``_launch`` is the standard library's own (Python 3.11), with two changes: that
+one, and the fork is not told the parent's main module. Multiprocessing has a fork import (or, for
+a script, run again as ``__mp_main__``) the parent's main, so that targets defined there exist;
+these targets live in tests/ and a fork becomes a kernel or a tenant, which needs nothing of the
+parent's main (pytest, or JupyterLab's ``jupyter-lab`` script).
+
+A template records what its imports read from the environment and wrote to it
+(:class:`EnvironmentAtImport`): a fork whose command has another value for one of those keys
+is not what a cold start would be, and can start cold instead.
 """
 
 from __future__ import annotations
@@ -19,8 +27,7 @@ import io
 import os
 import signal
 import subprocess
-import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from multiprocessing import forkserver, popen_forkserver, process, reduction, spawn, util
 from multiprocessing.context import set_spawning_popen
 from typing import Any
@@ -34,6 +41,8 @@ class _Popen(popen_forkserver.Popen):
 
     def _launch(self, process_obj: Any) -> None:  # as popen_forkserver.Popen._launch
         prep_data = spawn.get_preparation_data(process_obj._name)
+        prep_data.pop("init_main_from_path", None)  # the change: see the module's docstring
+        prep_data.pop("init_main_from_name", None)
         buf = io.BytesIO()
         set_spawning_popen(self)
         try:
@@ -64,13 +73,74 @@ def _received(dup: Any) -> int:
     return int(dup.detach())
 
 
-def main_is_a_script() -> bool:
-    """Whether this process runs a script file: multiprocessing would run that script again
-    (as ``__mp_main__``) in every fork, so such a process starts its children cold. pytest
-    runs as ``-c`` (xdist's workers) or ``-m``."""
-    main = sys.modules.get("__main__")
-    spec = getattr(main, "__spec__", None)
-    return getattr(spec, "name", None) is None and getattr(main, "__file__", None) is not None
+class EnvironmentAtImport:
+    """While entered, what this process reads from ``os.environ`` (each key's value at its first
+    read, None if unset) and writes to it (each key's last value, None if deleted): the
+    environment that importing a template depended on and what it left there."""
+
+    def __init__(self) -> None:
+        self.read: dict[str, str | None] = {}
+        self.written: dict[str, str | None] = {}
+        self.iterated = False
+        self._recording = False
+
+    def __enter__(self) -> EnvironmentAtImport:
+        self._environ, self._recording = os.environ, True
+        os.environ = _Recording(self, os.environ)  # noqa: B003 - the same data, recorded
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.environ, self._recording = self._environ, False
+
+    def differs(self, env: Mapping[str, str], ignoring: frozenset[str] = frozenset()) -> list[str]:
+        """The keys read at import whose value in ``env`` is another."""
+        return [k for k, v in self.read.items() if k not in ignoring and env.get(k) != v]
+
+    def replay(self) -> None:
+        """Write to ``os.environ`` what the imports wrote (importing again would)."""
+        for key, value in self.written.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class _Recording(os._Environ):  # type: ignore[type-arg]
+    """``os.environ`` (the same data, putenv and unsetenv) telling an EnvironmentAtImport."""
+
+    def __init__(self, seen: EnvironmentAtImport, environ: Any) -> None:
+        args = (environ.encodekey, environ.decodekey, environ.encodevalue, environ.decodevalue)
+        super().__init__(environ._data, *args)
+        self._seen = seen
+
+    def __getitem__(self, key: str) -> str:
+        try:
+            value: str | None = super().__getitem__(key)
+        except KeyError:
+            value = None
+        if self._seen._recording and isinstance(key, str) and key not in self._seen.written:
+            self._seen.read.setdefault(key, value)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: str, value: str) -> None:
+        super().__setitem__(key, value)
+        if self._seen._recording:
+            self._seen.written[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        if self._seen._recording:
+            self._seen.written[key] = None
+
+    def __iter__(self) -> Any:
+        self._seen.iterated |= self._seen._recording
+        return super().__iter__()
+
+    def copy(self) -> dict[str, str]:
+        self._seen.iterated |= self._seen._recording
+        return dict(self)
 
 
 class Forked:
@@ -125,6 +195,11 @@ class TemplateServer:
         self.template = template
         server = _SERVERS.setdefault(template, forkserver.ForkServer())
         server.set_forkserver_preload([template])
+
+    def ensure_running(self) -> None:
+        """Start the fork server now if it is not running (else the first start does). It runs
+        ``python -c`` in this process's working directory, which its sys.path starts with."""
+        _SERVERS[self.template].ensure_running()
 
     def start(self, target: Callable[..., None], args: tuple[Any, ...]) -> Forked:
         """Fork the template and run ``target(*args)`` there (``args`` are pickled; pass file

@@ -42,6 +42,14 @@ assert tempfile.tempdir is None, "the template fixed TMPDIR for every kernel"
 assert "ipywidgets" not in sys.modules, "ipywidgets must be imported inside each kernel"
 assert keyring.core._keyring_backend is None, "the template chose a keychain for every kernel"
 
+#: Not recorded: the suite's kernels get the test process's environment (see forked_kernels.py).
+ENVIRONMENT = None
+
+
+def in_the_kernel() -> None:
+    """In each fork, just before ipykernel launches: nothing to do for these kernels."""
+
+
 # What the template imported stays shared with every fork: the collector need not look at it
 # (and touch, so copy, its pages) in each kernel.
 gc.freeze()

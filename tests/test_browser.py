@@ -142,7 +142,8 @@ class Lab:
             dict.fromkeys(TEST_DISABLED_PLUGINS, True)
         )
         (labconfig / "page_config.json").write_text(json.dumps(page_config, indent=2))
-        # Its kernels on Unix sockets, not loopback ports to race for (tests/lab_kernels.py);
+        # Its kernels on Unix sockets, not loopback ports to race for, and forks of a warm
+        # template whose fork server starts now (tests/lab_kernels.py);
         # the server alone gets this checkout on its path, its kernels do not. No search for
         # language servers (jupyter-lsp's autodetect, at each start: `npm prefix` and a look
         # for each server it knows): none is installed here, and nothing here uses one.
@@ -154,6 +155,8 @@ class Lab:
             "c.AsyncMappingKernelManager.kernel_manager_class = "
             "'tests.lab_kernels.LabSocketFileKernelManager'\n"
             "c.LanguageServerManager.autodetect = False\n"
+            "import tests.lab_kernels\n"
+            "tests.lab_kernels.start_template()\n"
             "import faulthandler, os, signal\n"
             "faulthandler.register(signal.SIGUSR1, all_threads=True)\n"
             f"open({str(self.pid_file)!r}, 'w').write(str(os.getpid()))\n"
@@ -753,6 +756,12 @@ def test_a_learner_signs_in_restores_uses_the_device_flow_and_signs_out(
         runtime = Path(lab.env["JUPYTER_RUNTIME_DIR"])
         transports = [json.loads(f.read_text())["transport"] for f in runtime.glob("kernel-*.json")]
         assert len(transports) >= 4 and set(transports) == {"ipc"}, transports
+        # ... and are forks of its kernel template (tests/lab_kernels.py), none started cold.
+        server = _children_by_command(int(lab.pid_file.read_text()))
+        assert not [c for c in server if "ipykernel_launcher" in c[1]], server
+        (template,) = [pid for pid, command in server if "tests.lab_kernel_template" in command]
+        forks = [c for c in _children_by_command(template) if "ipykernel_launcher" not in c[1]]
+        assert len(forks) >= len(lab.http.get("api/kernels").json()) >= 1, forks
     except Exception:
         with contextlib.suppress(Exception):
             shot(page, "failure")
@@ -763,6 +772,18 @@ def test_a_learner_signs_in_restores_uses_the_device_flow_and_signs_out(
         f"kernel {opened_in:.1f} s later; the learner's journey took "
         f"{time.monotonic() - began:.1f} s"
     )
+
+
+def _children_by_command(parent: int) -> list[tuple[int, str]]:
+    """The live child processes of ``parent``, each with its command line."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == parent and fields[0] != "Z":
+                command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+                children.append((int(stat.parent.name), command.decode(errors="replace")))
+    return children
 
 
 # --- sign in with the browser -----------------------------------------------------------------

@@ -4,6 +4,7 @@ that explain."""
 from __future__ import annotations
 
 import ast
+import asyncio
 import json
 import os
 import sys
@@ -195,3 +196,136 @@ def test_only_this_user_can_ask_the_kernels_fork_server_for_a_process(
     assert address.stat().st_mode & 0o077 == 0
     assert address.parent.stat().st_mode & 0o077 == 0
     assert address.stat().st_uid == os.getuid()
+
+
+# The browser tests' JupyterLab's kernels (tests/lab_kernels.py): jupyter_server's kernel
+# manager, the spec's `python -m ipykernel_launcher` with the debugger, forked from their own
+# template (tests/lab_kernel_template.py).
+
+_LAB_STATE = """
+def _lab_state():
+    import os, sys
+    import debugpy.common.log as log, debugpy.server.api as api
+    from _pydev_bundle import pydev_log
+    from _pydevd_bundle import pydevd_constants, pydevd_defaults
+    import pydevd_file_utils
+
+    def scalars(namespace):
+        kinds = (bool, int, float, str, bytes, type(None), tuple, frozenset)
+        return {k: repr(v) for k, v in vars(namespace).items()
+                if not k.startswith("__") and isinstance(v, kinds)}
+
+    logging = pydev_log._LoggingGlobals
+    return {
+        "environ": sorted(os.environ.items()),
+        "pydevd_constants": scalars(pydevd_constants),
+        "debug_info": scalars(pydevd_constants.DebugInfoHolder),
+        "file_utils": scalars(pydevd_file_utils),
+        "customization": scalars(pydevd_defaults.PydevdCustomization),
+        "pydevd_log_to_kernel_stderr": logging._debug_stream is sys.stderr,
+        "pydevd_log_initialized": logging._debug_stream_initialized,
+        "debugpy_log_to_kernel_stderr": log.stderr.file is sys.stderr,
+        "debugpy_log_levels": sorted(log.stderr.levels),
+        "debugpy_logs": sorted(log._files),
+        "debugpy_config": repr(api._config),
+        "breakpointhook": sys.breakpointhook.__qualname__,
+        "tracing": repr(sys.gettrace()),
+        "debugger": type(get_ipython().kernel.debugger).__name__,
+        "debugger_started": get_ipython().kernel.debugger.is_started,
+        "stderr": type(sys.stderr).__name__,
+        "template": "tests.lab_kernel_template" in sys.modules,
+    }
+"""
+
+
+class _Lab:
+    """A lab kernel as the test's JupyterLab starts one, and a blocking client of it."""
+
+    def __init__(self, manager: Any, cwd: Path, env: dict[str, str]) -> None:
+        from jupyter_client.blocking import BlockingKernelClient
+
+        self.manager = manager
+        asyncio.run(manager.start_kernel(cwd=str(cwd), env=env))
+        self.client = BlockingKernelClient()
+        self.client.load_connection_info(manager.get_connection_info())
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
+        self.client.execute_interactive(_LAB_STATE, timeout=60, store_history=False)
+
+    @property
+    def pid(self) -> int:
+        return int(self.manager.provisioner.process.pid)
+
+    def state(self) -> dict[str, Any]:
+        return dict(_value(self.client, FINGERPRINT), **_value(self.client, "_lab_state()"))
+
+    def kernel_info(self) -> dict[str, Any]:
+        self.client.kernel_info()
+        content: dict[str, Any] = self.client.get_shell_msg(timeout=60)["content"]
+        content["banner"] = content["banner"].split("\nTip: ")[0]  # IPython's tip: at random
+        return content
+
+    def debug_info(self) -> dict[str, Any]:
+        """The debugger's answer to debugInfo (JupyterLab asks it of each kernel it shows)."""
+        request = {"type": "request", "seq": 1, "command": "debugInfo", "arguments": {}}
+        msg = self.client.session.msg("debug_request", request)
+        self.client.control_channel.send(msg)
+        reply = self.client.get_control_msg(timeout=60)
+        assert reply["parent_header"]["msg_id"] == msg["header"]["msg_id"]
+        body = json.dumps(reply["content"]["body"]).replace(str(self.pid), "PID")
+        return dict(json.loads(body))
+
+    def stop(self) -> None:
+        self.client.stop_channels()
+        asyncio.run(self.manager.shutdown_kernel(now=True))
+
+
+def _lab_manager(cold: bool = False) -> Any:
+    from tests.lab_kernels import LabSocketFileKernelManager
+
+    class ColdLabKernelManager(LabSocketFileKernelManager):
+        _async_pre_start_kernel = KernelManager._async_pre_start_kernel
+
+    return (ColdLabKernelManager if cold else LabSocketFileKernelManager)(kernel_name="python3")
+
+
+def test_a_lab_kernel_is_a_fork_with_the_debugger_as_a_cold_one_has_it(tmp_path: Path) -> None:
+    from tests.lab_kernels import LabForkedKernelProvisioner
+
+    env = {**os.environ, "FORKED_KERNEL_TEST": "given"}
+    forked = _Lab(_lab_manager(), tmp_path, env)
+    try:
+        assert isinstance(forked.manager.provisioner, LabForkedKernelProvisioner)
+        assert forked.manager.format_kernel_cmd()[1:3] == ["-m", "ipykernel_launcher"]
+        cold = _Lab(_lab_manager(cold=True), tmp_path, env)
+        try:
+            assert not isinstance(cold.manager.provisioner, LabForkedKernelProvisioner)
+            mine, theirs = forked.state(), cold.state()
+            assert mine.pop("template") and not theirs.pop("template")  # warm, cold
+            assert mine == theirs
+            info = forked.kernel_info()
+            assert "debugger" in info["supported_features"]
+            assert info == cold.kernel_info()
+            assert forked.debug_info() == cold.debug_info()
+        finally:
+            cold.stop()
+    finally:
+        forked.stop()
+    assert mine["given"] == "given"
+    assert ("PYDEVD_USE_FRAME_EVAL", "NO") in mine["environ"]  # as debugpy's import set it
+    assert mine["pydevd_log_to_kernel_stderr"] and mine["debugpy_log_to_kernel_stderr"]
+
+
+def test_a_lab_kernel_whose_environment_changes_what_pydevd_reads_starts_cold(
+    tmp_path: Path,
+) -> None:
+    # pydevd read this at the template's import: a fork would keep the template's value.
+    env = {**os.environ, "PYDEVD_WARN_EVALUATION_TIMEOUT": "7"}
+    kernel = _Lab(_lab_manager(), tmp_path, env)
+    try:
+        assert _value(kernel.client, "__import__('os').getpid()") == kernel.pid  # execve'd
+        state = kernel.state()
+        assert not state["template"]
+        assert state["pydevd_constants"]["PYDEVD_WARN_EVALUATION_TIMEOUT"] == "7.0"
+    finally:
+        kernel.stop()
