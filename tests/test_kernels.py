@@ -137,11 +137,15 @@ def test_a_forked_kernel_is_interrupted_restarted_and_killed_through_jupyter_cli
 ) -> None:
     manager, client = forked
     first = manager.provisioner.process.pid
-    asked = client.execute("import threading; threading.Event().wait()")  # until interrupted
-    while True:  # the cell runs (ipykernel takes SIGINT only while a cell runs)
+    # Until interrupted. ipykernel takes SIGINT only while a cell runs: not yet when it has
+    # announced the cell (execute_input), so the test waits for the cell's own output.
+    asked = client.execute(
+        "import threading; print('running', flush=True); threading.Event().wait()"
+    )
+    while True:
         message = client.get_iopub_msg(timeout=60)
         if message["parent_header"].get("msg_id") == asked and (
-            message["msg_type"] == "execute_input"
+            message["msg_type"] == "stream" and "running" in message["content"]["text"]
         ):
             break
     manager.interrupt_kernel()
