@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-import select
 import socket
+import threading
 import time
 from typing import IO
 
@@ -30,18 +30,51 @@ def wait_until_listening(host: str, port: int, timeout: float = 30.0) -> None:
 
 def read_until(
     stream: IO[str], lines: list[str], needle: str | re.Pattern[str], timeout: float
-) -> bool:
+) -> str | None:
     """Read ``stream`` into ``lines`` until a line holds ``needle`` (a string, or a pattern it
-    matches somewhere); False at its end or timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([stream], [], [], deadline - time.monotonic())
-        if not ready:
-            return False
-        line = stream.readline()
-        if not line:
-            return False
-        lines.append(line)
-        if needle.search(line) if isinstance(needle, re.Pattern) else needle in line:
-            return True
-    return False
+    matches somewhere); return that line, or None at the stream's end or the timeout.
+
+    A thread reads the stream line by line, and goes on to its end, so the process never
+    blocks on a full pipe (join it with :func:`drained`). Waiting with ``select()`` on the
+    stream instead missed lines: a line already in Python's buffer, read with the one before
+    it, leaves nothing for ``select()`` to see, and the wait ran out with the line read.
+    """
+    start = len(lines)
+    changed = threading.Condition()
+    ended: list[bool] = []
+
+    def drain() -> None:
+        try:
+            for line in stream:
+                with changed:
+                    lines.append(line)
+                    changed.notify_all()
+        except (OSError, ValueError):  # closed under it: the caller is done with it
+            pass
+        finally:
+            with changed:
+                ended.append(True)
+                changed.notify_all()
+
+    def match() -> str | None:
+        for line in lines[start:]:
+            if needle.search(line) if isinstance(needle, re.Pattern) else needle in line:
+                return line
+        return None
+
+    reader = threading.Thread(target=drain, daemon=True, name=f"read_until {needle!r}")
+    _READERS[id(stream)] = reader
+    reader.start()
+    with changed:
+        changed.wait_for(lambda: match() is not None or bool(ended), timeout)
+        return match()
+
+
+_READERS: dict[int, threading.Thread] = {}
+
+
+def drained(stream: IO[str], timeout: float) -> None:
+    """Wait up to ``timeout`` for :func:`read_until`'s reader of ``stream`` to reach its end."""
+    reader = _READERS.pop(id(stream), None)
+    if reader is not None:
+        reader.join(timeout)

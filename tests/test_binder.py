@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from server_ready import read_until, wait_until_listening
+from server_ready import drained, read_until, wait_until_listening
 
 from session_tutorial.provider import background
 from session_tutorial.provider.background import free_port
@@ -232,7 +231,6 @@ class JupyterUnderStart:
         self.base = f"http://127.0.0.1:{self.port}{PREFIX}"
         self.env = binder.env
         self.lines: list[str] = []
-        self._drainer: threading.Thread | None = None
         self.proc = subprocess.Popen(
             [
                 str(START),
@@ -257,27 +255,19 @@ class JupyterUnderStart:
         # The address it prints: the port asked for, or the next free one if another process
         # took that port before Jupyter checked it (Jupyter then tries others, and says so).
         printed = re.compile(rf"http://127\.0\.0\.1:(\d+){re.escape(PREFIX)}lab\b")
-        self._wait_for_line(printed)
-        found = printed.search(self.lines[-1])
+        found = printed.search(self._wait_for_line(printed))
         assert found is not None
         self.port = int(found.group(1))
         self.base = f"http://127.0.0.1:{self.port}{PREFIX}"
-        wait_until_listening("127.0.0.1", self.port)
-        # Keep draining its output so the server never blocks on a full pipe.
-        self._drainer = threading.Thread(target=self._drain, daemon=True)
-        self._drainer.start()
+        wait_until_listening("127.0.0.1", self.port)  # read_until's reader drains its output
         self.http = httpx.Client(headers={"Authorization": f"token {self.token}"}, timeout=TIMEOUT)
 
-    def _wait_for_line(self, needle: re.Pattern[str]) -> None:
+    def _wait_for_line(self, needle: re.Pattern[str]) -> str:
         assert self.proc.stdout is not None
-        if read_until(self.proc.stdout, self.lines, needle, TIMEOUT):
-            return
-        raise AssertionError("Jupyter did not start:\n" + "".join(self.lines[-40:]))
-
-    def _drain(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
+        line = read_until(self.proc.stdout, self.lines, needle, TIMEOUT)
+        if line is None:
+            raise AssertionError("Jupyter did not start:\n" + "".join(self.lines[-40:]))
+        return line
 
     def run_in_kernel(self, code: str) -> str:
         from jupyter_client import BlockingKernelClient
@@ -322,9 +312,8 @@ class JupyterUnderStart:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGTERM)  # whatever of its group is left
             self.proc.wait(timeout=TIMEOUT)
-            if self._drainer is not None:
-                self._drainer.join(timeout=TIMEOUT)
             if self.proc.stdout is not None:
+                drained(self.proc.stdout, TIMEOUT)
                 self.proc.stdout.close()
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from server_ready import read_until
+from server_ready import drained, read_until
 
 from session_tutorial import status
 from session_tutorial.client import AuthClient
@@ -214,4 +214,5 @@ def _starts_jupyter(command: str, env: dict[str, str]) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
         if proc.stdout is not None:
+            drained(proc.stdout, 30)
             proc.stdout.close()
