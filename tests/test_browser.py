@@ -147,8 +147,8 @@ class Lab:
         # the server alone gets this checkout on its path, its kernels do not. No search for
         # language servers (jupyter-lsp's autodetect, at each start: `npm prefix` and a look
         # for each server it knows): none is installed here, and nothing here uses one.
-        # If its start ever hangs (once in about 15 runs under load, after its extensions had
-        # loaded), SIGUSR1 makes it print every thread's stack: see _wait_for_line.
+        # If its start ever hangs, SIGUSR1 makes it print every thread's stack (see
+        # _wait_for_line). The one "hang" seen so far was the test's reader missing the line.
         self.pid_file = home / "jupyter-server.pid"
         (Path(env["JUPYTER_CONFIG_DIR"]) / "jupyter_server_config.py").write_text(
             f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
