@@ -36,6 +36,7 @@ import importlib
 import os
 import sys
 from typing import IO, Any
+from uuid import uuid4
 
 from jupyter_client.provisioning import LocalProvisioner
 from jupyter_client.provisioning.provisioner_base import KernelConnectionInfo
@@ -152,3 +153,20 @@ class ForkedKernelProvisioner(LocalProvisioner):  # type: ignore[misc]
         if self.pgid is None and isinstance(self.process, Forked):
             self.pgid = self.process.group()  # then to the kernel's group, as for a cold one
         await super().send_signal(signum)
+
+
+class ForkedKernels:
+    """For a jupyter_client kernel manager class: its kernels start through
+    :attr:`provisioner_class` (forks of its template), not the local provisioner the kernel
+    spec would name."""
+
+    provisioner_class: type[ForkedKernelProvisioner] = ForkedKernelProvisioner
+
+    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
+        manager: Any = self
+        if manager.provisioner is None:  # a restart keeps the one it has
+            manager.kernel_id = manager.kernel_id or kw.pop("kernel_id", None) or str(uuid4())
+            manager.provisioner = self.provisioner_class(
+                kernel_id=manager.kernel_id, kernel_spec=manager.kernel_spec, parent=manager
+            )
+        return await super()._async_pre_start_kernel(**kw)  # type: ignore[misc, no-any-return]

@@ -36,7 +36,7 @@ from jupyter_client.manager import KernelManager
 from jupyter_core.paths import jupyter_runtime_dir
 from traitlets import CaselessStrEnum, HasTraits, default
 
-from tests.forked_kernels import ForkedKernelProvisioner
+from tests.forked_kernels import ForkedKernels
 
 #: Unix sockets where ZeroMQ has them (Linux, macOS); TCP elsewhere.
 TRANSPORT = "ipc" if zmq.has("ipc") else "tcp"
@@ -66,19 +66,9 @@ class SocketFiles(HasTraits):
         return os.path.join(runtime, f"kernel-{uuid.uuid4().hex}-ipc")
 
 
-class SocketFileKernelManager(SocketFiles, KernelManager):
+class SocketFileKernelManager(ForkedKernels, SocketFiles, KernelManager):
     """nbval's and nbclient's kernels here: on Unix sockets, without the debugger, and forked
     from a warm template (tests/forked_kernels.py)."""
-
-    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
-        if self.provisioner is None:  # a restart keeps the one it has
-            self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or str(uuid.uuid4())
-            self.provisioner = ForkedKernelProvisioner(
-                kernel_id=self.kernel_id,
-                kernel_spec=self.kernel_spec,
-                parent=self,
-            )
-        return await super()._async_pre_start_kernel(**kw)  # type: ignore[no-any-return]
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd: list[str] = super().format_kernel_cmd(extra_arguments)

@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import uuid
 from pathlib import Path
-from typing import Any
 
 from jupyter_server.services.kernels.kernelmanager import ServerKernelManager
 
-from tests.forked_kernels import ForkedKernelProvisioner, _after
+from tests.forked_kernels import ForkedKernelProvisioner, ForkedKernels, _after
 from tests.forks import TemplateServer
 from tests.kernels import SocketFiles
 
@@ -52,13 +50,7 @@ class LabForkedKernelProvisioner(ForkedKernelProvisioner):
         return _after(cmd, ["-m", "ipykernel_launcher"])
 
 
-class LabSocketFileKernelManager(SocketFiles, ServerKernelManager):
+class LabSocketFileKernelManager(ForkedKernels, SocketFiles, ServerKernelManager):
     """jupyter_server's kernel manager, its kernels on Unix sockets and forked."""
 
-    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
-        if self.provisioner is None:  # a restart keeps the one it has
-            self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or str(uuid.uuid4())
-            self.provisioner = LabForkedKernelProvisioner(
-                kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
-            )
-        return await super()._async_pre_start_kernel(**kw)  # type: ignore[no-any-return]
+    provisioner_class = LabForkedKernelProvisioner
