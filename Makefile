@@ -29,6 +29,17 @@ $(STAMP): pyproject.toml binder/overrides.json binder/page_config.json
 
 install: $(STAMP)
 
+# pytest keeps bytecode of its own for the modules whose asserts it rewrites: the test modules,
+# conftest.py, and every module of its plugins' packages (hypothesis, xdist, anyio, nbval).
+# Written once here, as pip compiles everything else at install, and not in each of make
+# test's parallel pytest processes at once on their first run (about 4 s of CPU each).
+TEST_BYTECODE := $(VENV)/.test-bytecode
+$(TEST_BYTECODE): $(STAMP)
+	@echo "Compiling the tests for pytest (once)"
+	@env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest --collect-only -q -p no:cacheprovider >/dev/null \
+		|| echo "(not every test could be collected: the run below says why)"
+	@touch $@
+
 system-deps:
 	@sh scripts/system-deps.sh
 
@@ -37,7 +48,7 @@ lab: install system-deps
 	$(WITH_KEYCHAIN) $(BIN)/jupyter lab $(LAB_ROOT_FLAG) notebooks/00-start-here.ipynb
 
 # The website's test (tests/test_site.py) needs npm's packages; where Node is missing it skips.
-test: install system-deps $(if $(shell command -v npm),site-deps,)
+test: install $(TEST_BYTECODE) system-deps $(if $(shell command -v npm),site-deps,)
 	$(WITH_KEYCHAIN) sh scripts/run-tests.sh
 
 lint: install

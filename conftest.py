@@ -12,6 +12,7 @@ stay together, in order, on one worker (see ``pytest_xdist_make_scheduler``).
 
 from __future__ import annotations
 
+import gc
 import os
 import shlex
 import shutil
@@ -295,3 +296,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if item not in dropped]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # What collection loaded (the modules, their functions and classes, a thousand test items)
+    # stays until the process ends: the cyclic collector's full passes need not walk it again.
+    gc.freeze()
