@@ -252,7 +252,12 @@ class _Lab:
         asyncio.run(manager.start_kernel(cwd=str(cwd), env=env))
         self.client = BlockingKernelClient()
         self.client.load_connection_info(manager.get_connection_info())
-        self.client.start_channels()
+        # No heartbeat channel (as test_binder's client): a client without a (blocking)
+        # manager judges "alive" by the heartbeat alone, and a cold kernel with the debugger
+        # on a loaded machine can miss a beat (1 s), which jupyter_client reports as "Kernel
+        # died before replying to kernel_info" (seen once, at a load average of 6). The
+        # bounded wait for kernel_info still fails if the kernel never answers.
+        self.client.start_channels(hb=False)
         self.client.wait_for_ready(timeout=60)
         self.client.execute_interactive(_LAB_STATE, timeout=60, store_history=False)
 
