@@ -21,6 +21,9 @@ template's modules are already imported (no module here reads the environment, t
 keychain at import; kernel_template.py checks the ones that could); ipywidgets is not among
 them (see kernel_template.py). The kernel's parent is the fork server, so its parent handle
 names it, and the kernel exits if the fork server goes (it goes with the test process).
+multiprocessing took the fork for a child of its own: the kernel is made its own main process
+again (not daemonic, no parent process), as a cold one is. The kernels of tests/notebooks_alone.py's
+run fork their tenants too (``fork_tenants``); the others start theirs cold.
 
 The browser tests' JupyterLab forks its kernels the same way from another template, which keeps
 the debugger (tests/lab_kernels.py, tests/lab_kernel_template.py). That template records what
@@ -35,13 +38,14 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from multiprocessing import process
 from typing import IO, Any
 from uuid import uuid4
 
 from jupyter_client.provisioning import LocalProvisioner
 from jupyter_client.provisioning.provisioner_base import KernelConnectionInfo
 
-from tests.forks import Fd, Forked, TemplateServer
+from tests.forks import Fd, Forked, Handle, TemplateServer
 
 TEMPLATE = "tests.kernel_template"
 _SERVER = TemplateServer(TEMPLATE)
@@ -61,15 +65,21 @@ def _kernel(
     cwd: str,
     stdout: int | None,
     stderr: int | None,
+    tenants: Handle | None = None,
 ) -> None:
     """In the fork: become ``cold`` (``python -m ipykernel_launcher ARGV``, or tests/kernels.py's
-    form of it) run in ``cwd`` with ``env``."""
+    form of it) run in ``cwd`` with ``env``; its tenants fork from ``tenants`` if given."""
     os.setsid()  # its own process group, as jupyter_client gives a kernel it starts
     for target, fd in ((1, stdout), (2, stderr)):
         if fd is not None:
             os.dup2(fd, target)
             os.close(fd)
     os.chdir(cwd)
+    # multiprocessing took the fork for a child of its own (daemonic, so refused children of
+    # its own, named, with a parent process): a cold kernel is its own main process.
+    me: Any = process.current_process()
+    me._config["daemon"], me.name, me._identity = False, "MainProcess", ()
+    process._parent_process = None  # type: ignore[attr-defined]
     # Its parent is the fork server: the kernel watches it (and exits if it goes). The
     # environment names the process that asked for it, as jupyter_client's launcher does.
     watch = f"--IPKernelApp.parent_handle={os.getppid()}"
@@ -91,6 +101,10 @@ def _kernel(
     # ipykernel read JPY_PARENT_PID when the template imported it: the handle is given here.
     sys.argv = [ipykernel_launcher.__file__, *argv, watch]
     warm.in_the_kernel()
+    if tenants is not None:
+        from tests import forked_tenants
+
+        forked_tenants.fork_from(tenants)
     kernelapp.launch_new_instance()
 
 
@@ -121,6 +135,10 @@ class ForkedKernelProvisioner(LocalProvisioner):  # type: ignore[misc]
     """jupyter_client's local provisioner, forking the suite's ipykernels from the template."""
 
     server = _SERVER
+    #: Whether the kernels' own tenants (``background.start``: ``Tutorial.start`` in a notebook's
+    #: first cell) fork from this process's tenant template (tests/forked_tenants.py) instead of
+    #: starting cold, as a learner's do. tests/notebooks_alone.py turns it on for its run.
+    fork_tenants = False
 
     def forkable(self, cmd: list[str]) -> list[str] | None:
         """The kernel's arguments if ``cmd`` is one this provisioner forks, else None."""
@@ -142,12 +160,20 @@ class ForkedKernelProvisioner(LocalProvisioner):  # type: ignore[misc]
                 os.fspath(kwargs.get("cwd") or os.getcwd()),
                 _stream(kwargs.get("stdout")),
                 _stream(kwargs.get("stderr")),
+                self._tenants(),
             ),
         )
         self.pid = self.process.pid
         self.pgid = None  # known once the fork has made its own group: send_signal asks
         self.cwd = kwargs.get("cwd") or os.getcwd()
         return self.connection_info
+
+    def _tenants(self) -> Handle | None:
+        if not self.fork_tenants:
+            return None
+        from tests import forked_tenants
+
+        return forked_tenants.handle()
 
     async def send_signal(self, signum: int) -> None:
         if self.pgid is None and isinstance(self.process, Forked):

@@ -18,19 +18,23 @@ What differs from a cold start: the template's modules are already imported (non
 environment, the clock or the data dir at import; tenant_template.py checks that nothing runs),
 and the tenant's parent is the fork server, not the test process (``background.stop`` then
 waits for it by its pid, as for a tenant another process started). Only ``background.start``
-called inside a test process forks: the command line's ``provider start``, the notebooks'
-kernels and JupyterLab start their tenants cold, as a learner's do; test_background compares a
-forked tenant with a cold one.
+called inside a test process forks, and in the kernels of tests/notebooks_alone.py's run, which
+ask the test process's server (:func:`fork_from`: its socket and "alive" pipe are given to each
+kernel; those tenants outlive their kernel, as a cold one does). The command line's ``provider
+start``, the other notebook kernels (nbval in sequence, the run without teaching controls) and
+JupyterLab start their tenants cold, as a learner's do; test_background compares a forked tenant
+with a cold one.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from typing import IO, Any
 
 from session_tutorial.provider import background
-from tests.forks import Fd, Forked, TemplateServer
+from tests.forks import Fd, Forked, Handle, TemplateServer
 
 TEMPLATE = "tests.tenant_template"
 _SERVER = TemplateServer(TEMPLATE)
@@ -56,9 +60,21 @@ def _tenant(argv: list[str], env: dict[str, str], cwd: str, log: int) -> None:
     sys.exit(command.main(argv))
 
 
-def spawn_tenant(cmd: list[str], log: IO[bytes]) -> Forked | Any:
+def spawn_tenant(cmd: list[str], log: IO[bytes], server: TemplateServer = _SERVER) -> Forked | Any:
     """``background.start``'s spawn: a fork of the template for this interpreter's
     ``-m session_tutorial.provider serve``, else the cold Popen."""
     if cmd[1:4] != _COMMAND or not os.path.samefile(cmd[0], sys.executable):
         return background.popen(cmd, log)
-    return _SERVER.start(_tenant, (cmd[3:], dict(os.environ), os.getcwd(), Fd(log.fileno())))
+    return server.start(_tenant, (cmd[3:], dict(os.environ), os.getcwd(), Fd(log.fileno())))
+
+
+def handle() -> Handle:
+    """What a kernel needs to fork its tenants from this process's template server."""
+    return _SERVER.handle()
+
+
+def fork_from(tenants: Handle) -> None:
+    """In a kernel (tests/forked_kernels.py) given ``tenants``: its ``background.start`` forks
+    from that template server, another process's, instead of starting Python cold. The tenant
+    outlives the kernel, as a cold one started in its own session does."""
+    background.spawn = functools.partial(spawn_tenant, server=TemplateServer.attach(tenants))

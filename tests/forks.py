@@ -28,7 +28,15 @@ import os
 import signal
 import subprocess
 from collections.abc import Callable, Mapping
-from multiprocessing import forkserver, popen_forkserver, process, reduction, spawn, util
+from multiprocessing import (
+    forkserver,
+    popen_forkserver,
+    process,
+    reduction,
+    resource_tracker,
+    spawn,
+    util,
+)
 from multiprocessing.context import set_spawning_popen
 from typing import Any
 
@@ -188,13 +196,53 @@ class _Process(process.BaseProcess):
         return _Popen(process_obj)
 
 
+class _Attached(forkserver.ForkServer):
+    """A fork server another process started (see :meth:`TemplateServer.attach`)."""
+
+    def ensure_running(self) -> None:
+        # Not this process's child, nor its to restart: only the resource tracker, which each
+        # request names, is this process's (a fork server's fork has its requester's).
+        resource_tracker.ensure_running()
+
+
+class Handle:
+    """What another process needs to ask a running :class:`TemplateServer` for forks: the
+    template, the server's socket and its "alive" pipe (which each request carries, and which
+    keeps the server running while a holder lives). Picklable as a fork's argument."""
+
+    def __init__(self, template: str, address: str, alive: Fd) -> None:
+        self.template, self.address, self.alive = template, address, alive
+
+
 class TemplateServer:
     """A private fork server that has imported ``template`` (a module name) once."""
 
     def __init__(self, template: str) -> None:
         self.template = template
+        #: Whether this process started the server: its forks stop when this process exits.
+        self.owned = True
         server = _SERVERS.setdefault(template, forkserver.ForkServer())
         server.set_forkserver_preload([template])
+
+    def handle(self) -> Handle:
+        """What another process passes to :meth:`attach` to fork from this server (started now
+        if it is not running)."""
+        self.ensure_running()
+        server = _SERVERS[self.template]
+        return Handle(self.template, server._forkserver_address, Fd(server._forkserver_alive_fd))
+
+    @classmethod
+    def attach(cls, handle: Handle) -> TemplateServer:
+        """In another process (one that got ``handle`` as a fork's argument): the server it
+        names. Its forks are not this process's to stop: like a child started in a new session,
+        they outlive it (multiprocessing neither stops nor waits for them when it exits)."""
+        server = _Attached()
+        server._forkserver_address = handle.address
+        server._forkserver_alive_fd = handle.alive  # an int once received
+        _SERVERS[handle.template] = server
+        attached = cls.__new__(cls)
+        attached.template, attached.owned = handle.template, False
+        return attached
 
     def ensure_running(self) -> None:
         """Start the fork server now if it is not running (else the first start does). It runs
@@ -204,7 +252,10 @@ class TemplateServer:
     def start(self, target: Callable[..., None], args: tuple[Any, ...]) -> Forked:
         """Fork the template and run ``target(*args)`` there (``args`` are pickled; pass file
         descriptors as :class:`Fd`)."""
-        proc = _Process(target=target, args=args, daemon=True)  # stopped when this one exits
+        # An owned server's forks are stopped when this process exits; an attached one's not.
+        proc = _Process(target=target, args=args, daemon=self.owned)
         proc.template = self.template
         proc.start()
+        if not self.owned:
+            process._children.discard(proc)  # type: ignore[attr-defined]  # not joined at exit
         return Forked(proc)

@@ -9,7 +9,11 @@ gives the notebook what a new launcher and a new pytest would:
   is deleted (it refuses to run on any other keychain, such as a desktop's own);
 - a tenant nobody used: ``SESSION_TUTORIAL_TENANT_DIR`` points at a new, empty data dir with a
   free port of its own, so the kernel's ``Tutorial.start()`` starts a new tenant there (new
-  signing key, new users, new clock); the previous notebook's tenant is stopped first.
+  signing key, new users, new clock); the previous notebook's tenant is stopped first. That
+  start forks the tenant from this process's warm tenant template (tests/forked_tenants.py,
+  through tests/forked_kernels.py's ``fork_tenants``), as the suite's own tenants start, instead
+  of a cold Python process: a new tenant all the same, and the in-sequence nbval run's kernels
+  start theirs cold, as a learner's kernel does.
 
 nbval starts a notebook's kernel in the notebook file's own setup, which pytest runs inside the
 first cell's ``pytest_runtest_setup``: the hook below is ``tryfirst`` so that it runs before.
@@ -33,6 +37,7 @@ import pytest
 from session_tutorial.launcher import KEYCHAIN_ENV, PRIVATE_KEYCHAIN
 from session_tutorial.provider import background
 from session_tutorial.provider.config import STATE_FILE
+from tests.forked_kernels import ForkedKernelProvisioner
 
 TENANT_DIR_ENV = "SESSION_TUTORIAL_TENANT_DIR"
 
@@ -54,6 +59,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("notebooks_alone_report"):
         raise pytest.UsageError("tests.notebooks_alone needs --notebooks-alone-report PATH")
     config.pluginmanager.register(_Alone(config), "notebooks-alone")
+    ForkedKernelProvisioner.fork_tenants = True  # the kernels' tenants: forks, see above
 
 
 def _empty_keychain() -> tuple[int, int]:

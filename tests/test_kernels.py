@@ -105,6 +105,14 @@ FINGERPRINT = """{
     "sigterm": repr(__import__("signal").getsignal(__import__("signal").SIGTERM)),
     "main": __import__("sys").modules["__main__"].__name__,
     "umask": __import__("os").umask(0o022),
+    "multiprocessing": repr((
+        __import__("multiprocessing").current_process().name,
+        __import__("multiprocessing").current_process().daemon,
+        __import__("multiprocessing").parent_process(),
+    )),
+    "tenants": __import__("importlib").import_module(
+        "session_tutorial.provider.background"
+    ).spawn.__name__,
 }"""
 
 
@@ -184,6 +192,43 @@ def test_a_forked_kernel_that_dies_at_start_says_what_it_printed(tmp_path: Path)
         )
     assert "Kernel died before replying to kernel_info" in str(failure.value)
     assert "no-such-flag" in str(failure.value).split("stderr ended with:", 1)[1]
+
+
+def test_a_kernel_told_to_fork_its_tenants_forks_them_from_this_process_and_they_outlive_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As tests/notebooks_alone.py's kernels (the fingerprint test shows the others' stay cold).
+    from session_tutorial.provider import background
+    from tests import forked_tenants, forks
+
+    monkeypatch.setattr(ForkedKernelProvisioner, "fork_tenants", True)
+    manager = SocketFileKernelManager(kernel_name="python3")
+    manager.start_kernel(cwd=str(tmp_path), env=dict(os.environ))
+    client = manager.client()
+    client.start_channels()
+    data = tmp_path / "tenant"
+    start = f"background.start(__import__('pathlib').Path({str(data)!r}), port=0, quiet=True)"
+    try:
+        client.wait_for_ready(timeout=60)
+        client.execute_interactive(
+            "from session_tutorial.provider import background", timeout=60, store_history=False
+        )
+        pid = _value(client, f"{start}.pid")
+        assert _value(client, "background._CHILDREN[-1].poll()") is None  # its handle of it
+        assert _value(client, "__import__('multiprocessing').active_children()") == []
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    try:
+        server = forks._SERVERS[forked_tenants.TEMPLATE]._forkserver_pid
+        stat = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()
+        assert int(stat[1]) == server and int(stat[2]) == pid  # a fork; its own session
+        assert os.readlink(f"/proc/{pid}/cwd") == str(tmp_path)  # the kernel's
+        running = background.answering(data)  # over HTTP, the kernel gone
+        assert running is not None and running.pid == pid
+    finally:
+        assert background.stop(data)
+    assert not _alive(pid)
 
 
 def test_only_this_user_can_ask_the_kernels_fork_server_for_a_process(
