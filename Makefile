@@ -14,7 +14,7 @@ LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 .PHONY: lab test install system-deps lint notebooks bench bench-peers bench-suite tenant-start tenant-stop tenant-status status clean \
 	site site-serve site-deps
 
-$(STAMP): pyproject.toml binder/overrides.json binder/page_config.json
+$(STAMP): pyproject.toml binder/overrides.json binder/page_config.json binder/jupyter_server_config.json
 	@echo "Setting up $(VENV) (the first time takes a few minutes; later runs skip this)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -25,6 +25,8 @@ $(STAMP): pyproject.toml binder/overrides.json binder/page_config.json
 	@# No build check at each page load (two node processes each time; no extension here needs a build).
 	@mkdir -p $(VENV)/etc/jupyter/labconfig
 	cp binder/page_config.json $(VENV)/etc/jupyter/labconfig/page_config.json
+	@# No search for language servers at each server start (`npm prefix -g` and a look for each).
+	cp binder/jupyter_server_config.json $(VENV)/etc/jupyter/jupyter_server_config.json
 	@touch $@
 
 install: $(STAMP)

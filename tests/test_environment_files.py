@@ -213,6 +213,25 @@ def test_postbuild_writes_the_jupyterlab_page_config() -> None:
     assert json.loads((BINDER / "page_config.json").read_text()) == {"buildCheck": False}
 
 
+def test_binder_and_make_install_turn_off_the_search_for_language_servers() -> None:
+    """jupyter-lsp's search at each server start (`npm prefix -g`, a probe for each of about
+    twenty servers) is off: in the image (postBuild), and in this environment (make install),
+    as Jupyter Server's own settings file of the environment, which every lab started from it
+    reads whatever its JUPYTER_CONFIG_DIR."""
+    ours = json.loads((BINDER / "jupyter_server_config.json").read_text())
+    assert ours == {"LanguageServerManager": {"autodetect": False}}
+    text = postbuild()
+    assert '"${NB_PYTHON_PREFIX}/etc/jupyter/jupyter_server_config.json"' in text
+    assert "binder/jupyter_server_config.json" in text
+    installed = Path(sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.json"
+    assert json.loads(installed.read_text())["LanguageServerManager"] == {"autodetect": False}
+    makefile = (ROOT / "Makefile").read_text()
+    (stamp,) = [line for line in makefile.splitlines() if line.startswith("$(STAMP):")]
+    assert "binder/jupyter_server_config.json" in stamp  # a change reinstalls it
+    copy = "cp binder/jupyter_server_config.json $(VENV)/etc/jupyter/jupyter_server_config.json"
+    assert copy in makefile
+
+
 def test_start_ends_by_handing_over_to_the_command() -> None:
     lines = [line.strip() for line in start().splitlines() if line.strip()]
     code = [line for line in lines if not line.startswith("#")]
