@@ -2,7 +2,8 @@
 
 tests/forked_kernels.py starts the suite's nbval and nbclient kernels as forks of one process
 that has imported this module: ipykernel and IPython (without debugpy, as the suite's kernels
-always ran), and the package's modules that the notebooks' first cells import. A fork starts
+always ran), the package's modules that the notebooks' first cells import, and what every
+kernel imports anyway (at its start, or in every notebook: see below). A fork starts
 with them in memory instead of importing them again, so only what a kernel *does* is paid for
 per kernel. Nothing here runs anything: no kernel, shell, event loop, thread, connection or
 keychain exists before the fork, and the checks at the end fail the template if one does.
@@ -28,19 +29,51 @@ FRESH_PATH = tuple(sys.path[1:])
 
 import ipykernel.ipkernel  # noqa: E402
 import ipykernel.kernelapp  # noqa: E402
-import ipykernel.zmqshell  # noqa: E402, F401
+import ipykernel.zmqshell  # noqa: E402
 import keyring.backends.SecretService  # noqa: E402
 
 import session_tutorial.browser_login  # noqa: E402
 import session_tutorial.secret_service  # noqa: E402
-import session_tutorial.tutorial  # noqa: E402, F401
+import session_tutorial.tutorial  # noqa: E402
 import tests.forked_kernels  # noqa: E402, F401  # the forks' entry point
+from tests.forks import EnvironmentAtImport  # noqa: E402
+
+# What every kernel then imports anyway, at its start (IPython's debugger, completer, logger and
+# storemagic, tornado's queues) or in each notebook (httpx's transport, httpcore, and the local
+# tenant's client side: its start, its control and key files). None reads the environment.
+with EnvironmentAtImport() as _read_at_import:
+    import encodings.idna  # noqa: F401
+    import sqlite3  # noqa: F401
+    import stringprep  # noqa: F401
+
+    import anyio  # noqa: F401
+    import certifi  # noqa: F401
+    import filelock  # noqa: F401
+    import httpcore  # noqa: F401
+    import ipykernel.debugger  # noqa: F401  # without debugpy, as these kernels run
+    import IPython.core.completerlib
+    import IPython.core.debugger
+    import IPython.core.logger
+    import IPython.core.oinspect
+    import IPython.extensions.storemagic
+    import IPython.utils.wildcard  # noqa: F401
+    import tornado.gen
+    import tornado.locks
+    import tornado.platform.asyncio
+    import tornado.queues  # noqa: F401
+
+    import session_tutorial.provider.background
+    import session_tutorial.provider.control
+    import session_tutorial.provider.keyfiles  # noqa: F401
 
 _running = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
 assert not _running, f"the kernel template must not run threads before forking: {_running}"
 assert tempfile.tempdir is None, "the template fixed TMPDIR for every kernel"
 assert "ipywidgets" not in sys.modules, "ipywidgets must be imported inside each kernel"
 assert keyring.core._keyring_backend is None, "the template chose a keychain for every kernel"
+assert not (_read_at_import.read or _read_at_import.written or _read_at_import.iterated), (
+    f"an import read the environment: {_read_at_import.read} {_read_at_import.written}"
+)
 
 #: Not recorded: the suite's kernels get the test process's environment (see forked_kernels.py).
 ENVIRONMENT = None
