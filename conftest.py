@@ -34,9 +34,11 @@ os.environ["SESSION_TUTORIAL_TENANT_DIR"] = str(_TMP / "tenant")
 collect_ignore_glob = ["notebooks/solutions/*"]
 # Imported only in the suite kernels' fork server (tests/forked_kernels.py), and it checks that
 # nothing before it fixed the temp dir: not a module for --doctest-modules to import.
-# So are tests/tenant_template.py, in the tenants' (tests/forked_tenants.py), and
-# tests/lab_kernel_template.py, in the browser tests' JupyterLab's (tests/lab_kernels.py).
+# So are tests/tenant_template.py, in the tenants' (tests/forked_tenants.py),
+# tests/lab_kernel_template.py, in the browser tests' JupyterLab's (tests/lab_kernels.py), and
+# tests/client_template.py, in the client scripts' (tests/client_scripts.py).
 collect_ignore = [
+    "tests/client_template.py",
     "tests/kernel_template.py",
     "tests/lab_kernel_template.py",
     "tests/tenant_template.py",

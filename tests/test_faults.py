@@ -14,8 +14,6 @@ import hashlib
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -44,6 +42,7 @@ from session_tutorial.provider.keyfiles import admin_key
 from session_tutorial.session import SessionManager
 from session_tutorial.store import CredentialStore
 from session_tutorial.tenant import Tenant, default_ssl_context
+from tests.client_scripts import run_script
 from tests.provider_helpers import data_dir_with_key
 
 pytestmark = pytest.mark.integration
@@ -268,13 +267,9 @@ def test_client_killed_after_the_refresh_answer_before_the_keychain_write(
     tenant = strict_tenant if leeway == 0 else own_tenant(leeway)
     before = signed_in(tenant, keychain, tmp_path)
     args = [tenant.url, keychain.service, keychain.account, str(tenant.control.clock.offset)]
-    child = subprocess.run(
-        [sys.executable, "-c", _DIE_BEFORE_SAVING, *args, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert child.returncode == -signal.SIGKILL and child.stdout == "answered\n", child.stderr
+    child = run_script(_DIE_BEFORE_SAVING, *args, str(tmp_path))  # a process of its own
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == -signal.SIGKILL and out == "answered\n", err
     assert tenant.family()["rotations"] == 1  # the tenant rotated: the successor died with it
     assert keychain.load() == before.to_json()  # the keychain still holds the previous token
 
@@ -320,16 +315,7 @@ def test_two_processes_renewing_at_the_same_moment_refresh_once_without_reuse(
     signed_in(strict_tenant, keychain, tmp_path)
     args = [strict_tenant.url, keychain.service, keychain.account]
     args += [str(strict_tenant.control.clock.offset), str(tmp_path)]
-    kernels = [
-        subprocess.Popen(
-            [sys.executable, "-c", _RENEW_ON_GO, *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
+    kernels = [run_script(_RENEW_ON_GO, *args) for _ in range(2)]  # two processes
     for kernel in kernels:
         assert kernel.stdout.readline() == "ready\n"
     for kernel in kernels:  # both released together

@@ -9,8 +9,6 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import json
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -47,6 +45,7 @@ from session_tutorial.session import SessionManager
 from session_tutorial.singleflight import SingleFlight
 from session_tutorial.store import CredentialStore, MemoryStore, Store
 from session_tutorial.tenant import Tenant
+from tests.client_scripts import run_script
 from tests.provider_helpers import signing_key
 
 TENANT = Tenant("http://127.0.0.1:8941", "tutorial-app")
@@ -704,15 +703,7 @@ def test_two_processes_renewing_one_keychain_entry_refresh_once(
     start_at = time.time() + 2
     args = [local_tenant.url, keychain.service, keychain.account]
     args += [str(local_tenant.clock.offset), str(tmp_path), str(start_at)]
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", _RENEW_IN_ANOTHER_PROCESS, *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
+    processes = [run_script(_RENEW_IN_ANOTHER_PROCESS, *args) for _ in range(2)]  # two processes
     outputs = [process.communicate(timeout=60) for process in processes]
     assert [process.returncode for process in processes] == [0, 0], outputs
     # Without the lock and the second read, the later process would replay the rotated token
