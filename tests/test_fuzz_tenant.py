@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -28,7 +27,7 @@ from hypothesis import strategies as st
 from session_tutorial.provider import TenantConfig, create_app
 from session_tutorial.provider.keyfiles import admin_key
 from tests.app_client import AppClient
-from tests.provider_helpers import ADA, ALAN, CLIENT, DEVICE, REALM
+from tests.provider_helpers import ADA, ALAN, CLIENT, DEVICE, REALM, data_dir_with_key
 
 FUZZ = settings(
     max_examples=60,
@@ -85,7 +84,7 @@ GRANTS = [
 
 @pytest.fixture(scope="module")
 def tenant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AppClient, str]]:
-    data_dir: Path = tmp_path_factory.mktemp("fuzzed-tenant")
+    data_dir = data_dir_with_key(tmp_path_factory.mktemp("fuzzed") / "tenant")
     app = create_app(TenantConfig(issuer="http://testserver/", data_dir=data_dir))
     with AppClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
         yield client, admin_key(data_dir)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
 from session_tutorial.provider import TenantConfig, create_app
-from tests.provider_helpers import ADA, CLIENT, REALM, error_of
+from tests.provider_helpers import ADA, CLIENT, REALM, data_dir_with_key, error_of
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -21,7 +20,7 @@ OK_LOGIN = (
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    data_dir: Path = tmp_path_factory.mktemp("tenant")
+    data_dir = data_dir_with_key(tmp_path_factory.mktemp("bad-input") / "tenant")
     with TestClient(
         create_app(TenantConfig(issuer="http://testserver/", data_dir=data_dir)),
         raise_server_exceptions=False,

@@ -83,7 +83,7 @@ def test_killed_helpers_cost_no_grant_the_tenant_signs_itself(served) -> None:
 
 
 def test_auto_starts_the_helper_only_for_a_burst(tmp_path: Path) -> None:
-    idp = IdentityProvider(TenantConfig(issuer=ISSUER, data_dir=tmp_path))
+    idp = IdentityProvider(TenantConfig(issuer=ISSUER, data_dir=data_dir_with_key(tmp_path / "t")))
     now = [100.0]
 
     async def run() -> tuple[bool, bool]:
@@ -109,7 +109,7 @@ def test_auto_starts_the_helper_only_for_a_burst(tmp_path: Path) -> None:
 def test_unsigned_jwts_exist_only_inside_deferred_signing_and_show_no_claims(
     tmp_path: Path,
 ) -> None:
-    idp = IdentityProvider(TenantConfig(issuer=ISSUER, data_dir=tmp_path))
+    idp = IdentityProvider(TenantConfig(issuer=ISSUER, data_dir=data_dir_with_key(tmp_path / "t")))
     try:
         user = idp.users.by_email("ada@example.com")
         assert user is not None
@@ -125,7 +125,7 @@ def test_unsigned_jwts_exist_only_inside_deferred_signing_and_show_no_claims(
 
 
 def test_a_jwt_is_put_together_exactly_as_pyjwt_would(tmp_path: Path) -> None:
-    idp = IdentityProvider(TenantConfig(issuer=ISSUER, data_dir=tmp_path))
+    idp = IdentityProvider(TenantConfig(issuer=ISSUER, data_dir=data_dir_with_key(tmp_path / "t")))
     try:
         claims = {"iss": ISSUER, "sub": "auth0|1", "name": "Ada \u00e9 \u2603", "iat": 1, "exp": 2}
         unsigned = Unsigned(claims, {"kid": idp.key.kid, "typ": "JWT"})
@@ -138,7 +138,7 @@ def test_a_jwt_is_put_together_exactly_as_pyjwt_would(tmp_path: Path) -> None:
 
 
 def test_the_key_set_is_what_pyjwt_makes_and_the_kid_the_rfc_7638_thumbprint(tmp_path) -> None:
-    idp = IdentityProvider(TenantConfig(issuer=ISSUER, data_dir=tmp_path))
+    idp = IdentityProvider(TenantConfig(issuer=ISSUER, data_dir=data_dir_with_key(tmp_path / "t")))
     try:
         public = idp.key.private_key.public_key()
         expected = json.loads(RSAAlgorithm.to_jwk(public))
@@ -161,7 +161,7 @@ def test_the_key_set_is_what_pyjwt_makes_and_the_kid_the_rfc_7638_thumbprint(tmp
 def test_a_helper_that_answers_garbage_is_dropped_and_the_tenant_signs_itself(
     tmp_path: Path,
 ) -> None:
-    idp = IdentityProvider(TenantConfig(issuer=ISSUER, data_dir=tmp_path))
+    idp = IdentityProvider(TenantConfig(issuer=ISSUER, data_dir=data_dir_with_key(tmp_path / "t")))
     unsigned = Unsigned({"sub": "x"}, {"kid": idp.key.kid, "typ": "JWT"})
 
     async def run() -> tuple[list[bool], str]:

@@ -27,6 +27,7 @@ from session_tutorial.provider.app import create_app
 from session_tutorial.provider.config import TenantConfig
 from session_tutorial.store import MemoryStore
 from session_tutorial.tenant import Tenant, _ssl_context, ssl_context_for
+from tests.provider_helpers import data_dir_with_key
 
 ADA, PASSWORD = "ada@example.com", "Analytical-Engine-1843"
 
@@ -54,7 +55,7 @@ def tls_tenant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsTenant]:
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
     url = f"https://localhost:{sock.getsockname()[1]}"
-    app = create_app(TenantConfig(issuer=f"{url}/", data_dir=folder / "tenant"))
+    app = create_app(TenantConfig(issuer=f"{url}/", data_dir=data_dir_with_key(folder / "tenant")))
     server = uvicorn.Server(
         uvicorn.Config(
             app,
