@@ -38,6 +38,7 @@ from session_tutorial.store import HOW_TO_GET_A_KEYCHAIN
 from session_tutorial.tenant import Tenant
 from session_tutorial.tutorial import Tutorial
 from session_tutorial.widgets.messages import explain
+from tests.provider_helpers import data_dir_with_key
 
 pytestmark = [
     pytest.mark.integration,
@@ -146,7 +147,9 @@ def terminal_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "AUTH0_"))}
     env.update(
         PATH=path,
-        SESSION_TUTORIAL_TENANT_DIR=str(tmp_path / "tenant"),
+        # Its tenant's data dir holds this test process's signing key, as an earlier start
+        # leaves it: the commands are the subject here, not the key (no RSA key made).
+        SESSION_TUTORIAL_TENANT_DIR=str(data_dir_with_key(tmp_path / "tenant")),
         JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
         JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
         BROWSER="true",  # Jupyter opens no browser window from a test

@@ -17,7 +17,16 @@ from conftest import LocalTenant
 from session_tutorial.provider import TenantControl, background
 from session_tutorial.provider import __main__ as provider_cli
 from session_tutorial.provider.forms import submit
-from tests.provider_helpers import ADA, CLIENT, DEVICE, SCOPE, error_of, login, refresh
+from tests.provider_helpers import (
+    ADA,
+    CLIENT,
+    DEVICE,
+    SCOPE,
+    data_dir_with_key,
+    error_of,
+    login,
+    refresh,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -80,6 +89,13 @@ def test_device_flow_through_the_html_form_over_http(http: httpx.Client) -> None
     assert r.status_code == 200 and r.json()["token_type"] == "Bearer"
 
 
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A tenant data dir holding this test process's signing key: these tests are about the
+    command line, not the key (test_provider_files checks that a tenant makes its own)."""
+    return data_dir_with_key(tmp_path / "tenant")
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "session_tutorial.provider", *args],
@@ -90,30 +106,30 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_cli_start_status_stop_and_restart_keeps_tokens(tmp_path: Path) -> None:
+def test_cli_start_status_stop_and_restart_keeps_tokens(data_dir: Path) -> None:
     port = str(background.free_port())
-    started = _cli("--data-dir", str(tmp_path), "start", "--port", port)
+    started = _cli("--data-dir", str(data_dir), "start", "--port", port)
     assert started.returncode == 0, started.stderr
     url = f"http://127.0.0.1:{port}"
-    assert url in _cli("--data-dir", str(tmp_path), "status").stdout
-    assert _cli("--data-dir", str(tmp_path), "start").stdout == started.stdout  # idempotent
+    assert url in _cli("--data-dir", str(data_dir), "status").stdout
+    assert _cli("--data-dir", str(data_dir), "start").stdout == started.stdout  # idempotent
     with httpx.Client(base_url=url, timeout=10) as http:
         body = login(http).json()
-    assert _cli("--data-dir", str(tmp_path), "stop").stdout.strip() == "stopped"
-    assert _cli("--data-dir", str(tmp_path), "status").returncode == 1
-    assert not (tmp_path / "server.json").exists()
-    assert _cli("--data-dir", str(tmp_path), "start", "--port", port).returncode == 0
+    assert _cli("--data-dir", str(data_dir), "stop").stdout.strip() == "stopped"
+    assert _cli("--data-dir", str(data_dir), "status").returncode == 1
+    assert not (data_dir / "server.json").exists()
+    assert _cli("--data-dir", str(data_dir), "start", "--port", port).returncode == 0
     try:
         with httpx.Client(base_url=url, timeout=10) as http:
             me = http.get("/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"})
             assert me.status_code == 200
             assert refresh(http, body["refresh_token"]).status_code == 200
     finally:
-        _cli("--data-dir", str(tmp_path), "stop")
+        _cli("--data-dir", str(data_dir), "stop")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_serve_runs_in_the_foreground_until_a_signal(tmp_path: Path, sig: signal.Signals):
+def test_serve_runs_in_the_foreground_until_a_signal(data_dir: Path, sig: signal.Signals):
     port = background.free_port()
     proc = subprocess.Popen(
         [
@@ -124,7 +140,7 @@ def test_serve_runs_in_the_foreground_until_a_signal(tmp_path: Path, sig: signal
             "--port",
             str(port),
             "--data-dir",
-            str(tmp_path),
+            str(data_dir),
         ],
         stderr=subprocess.PIPE,
         text=True,
@@ -141,16 +157,16 @@ def test_serve_runs_in_the_foreground_until_a_signal(tmp_path: Path, sig: signal
         proc.wait()
         assert proc.stderr is not None
         proc.stderr.close()
-    assert not (tmp_path / "server.json").exists()
+    assert not (data_dir / "server.json").exists()
 
 
-def test_a_room_tenant_takes_the_issuer_its_learners_use(tmp_path: Path) -> None:
+def test_a_room_tenant_takes_the_issuer_its_learners_use(data_dir: Path) -> None:
     # Bound to every interface, the tenant cannot guess the address learners type in.
     port = str(background.free_port())
     issuer = f"http://localhost:{port}/"
     started = _cli(
         "--data-dir",
-        str(tmp_path),
+        str(data_dir),
         "start",
         "--host",
         "0.0.0.0",
@@ -164,47 +180,47 @@ def test_a_room_tenant_takes_the_issuer_its_learners_use(tmp_path: Path) -> None
         conf = httpx.get(f"{issuer}.well-known/openid-configuration", timeout=10).json()
         assert conf["issuer"] == issuer
     finally:
-        _cli("--data-dir", str(tmp_path), "stop")
+        _cli("--data-dir", str(data_dir), "stop")
 
 
-def test_teaching_commands_say_what_is_wrong_without_a_traceback(tmp_path: Path) -> None:
+def test_teaching_commands_say_what_is_wrong_without_a_traceback(data_dir: Path) -> None:
     # No tenant runs for this folder: the command says so, and does not quietly start one.
-    idle = _cli("--data-dir", str(tmp_path), "sessions", "ada@example.com")
+    idle = _cli("--data-dir", str(data_dir), "sessions", "ada@example.com")
     assert idle.returncode == 1 and "No local tenant is running" in idle.stderr
-    assert "Traceback" not in idle.stderr and background.status(tmp_path) is None
+    assert "Traceback" not in idle.stderr and background.status(data_dir) is None
     port = str(background.free_port())
-    assert _cli("--data-dir", str(tmp_path), "start", "--port", port).returncode == 0
+    assert _cli("--data-dir", str(data_dir), "start", "--port", port).returncode == 0
     try:
-        nobody = _cli("--data-dir", str(tmp_path), "unblock", "nobody@example.com")
+        nobody = _cli("--data-dir", str(data_dir), "unblock", "nobody@example.com")
         assert nobody.returncode == 1 and "No user with email nobody@example.com" in nobody.stderr
-        back = _cli("--data-dir", str(tmp_path), "clock", "--advance", "-5")
+        back = _cli("--data-dir", str(data_dir), "clock", "--advance", "-5")
         assert back.returncode == 1 and "seconds must be" in back.stderr
         assert "Traceback" not in nobody.stderr + back.stderr
         assert (
-            _cli("--data-dir", str(tmp_path), "clock", "--advance", "60").stdout == "offset +60 s\n"
+            _cli("--data-dir", str(data_dir), "clock", "--advance", "60").stdout == "offset +60 s\n"
         )
-        assert _cli("--data-dir", str(tmp_path), "clock", "--reset").stdout == "offset +0 s\n"
+        assert _cli("--data-dir", str(data_dir), "clock", "--reset").stdout == "offset +0 s\n"
     finally:
-        _cli("--data-dir", str(tmp_path), "stop")
+        _cli("--data-dir", str(data_dir), "stop")
 
 
-def test_a_restarted_tenant_keeps_its_port_so_saved_sessions_stay_valid(tmp_path: Path) -> None:
-    first = background.start(tmp_path, port=0, quiet=True)
-    background.stop(tmp_path)
-    again = background.start(tmp_path, quiet=True)  # no port given: the last one, if free
+def test_a_restarted_tenant_keeps_its_port_so_saved_sessions_stay_valid(data_dir: Path) -> None:
+    first = background.start(data_dir, port=0, quiet=True)
+    background.stop(data_dir)
+    again = background.start(data_dir, quiet=True)  # no port given: the last one, if free
     try:
         assert again.url == first.url
     finally:
-        background.stop(tmp_path)
+        background.stop(data_dir)
 
 
 def test_start_takes_the_refresh_lifetimes_leeway_apis_and_device_interval(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     port = str(background.free_port())
     options = ["--refresh-leeway", "0", "--refresh-token-idle-lifetime", "100"]
     options += ["--api", "https://api.example.com/", "--device-interval", "1"]
-    started = _cli("--data-dir", str(tmp_path), "start", "--port", port, *options)
+    started = _cli("--data-dir", str(data_dir), "start", "--port", port, *options)
     assert started.returncode == 0, started.stderr
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
@@ -214,14 +230,14 @@ def test_start_takes_the_refresh_lifetimes_leeway_apis_and_device_interval(
                 403,
                 "access_denied",
             )
-            TenantControl.local(tmp_path, start=False).advance_clock(100)
+            TenantControl.local(data_dir, start=False).advance_clock(100)
             idle = refresh(client, second)
             assert error_of(idle) == (403, "invalid_grant")
             assert "not used for too long" in idle.json()["error_description"]
             device = client.post("/oauth/device/code", data={"client_id": CLIENT, "scope": SCOPE})
             assert device.json()["interval"] == 1  # a browser test's shorter wait
     finally:
-        background.stop(tmp_path)
+        background.stop(data_dir)
     with pytest.raises(SystemExit) as refused:
         provider_cli.main(["serve", "--refresh-token-lifetime", "-1"])
     assert refused.value.code == 2 and "cannot be negative" in capsys.readouterr().err
