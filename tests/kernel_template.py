@@ -8,9 +8,10 @@ with them in memory instead of importing them again, so only what a kernel *does
 per kernel. Nothing here runs anything: no kernel, shell, event loop, thread, connection or
 keychain exists before the fork, and the checks at the end fail the template if one does.
 
-Left out on purpose: ipywidgets, because importing it inside a running kernel is what registers
-the widget comm targets with that kernel (``ipywidgets._handle_ipython``); imported here, a
-kernel would never register them. It is imported by each kernel's first cell, as for a learner.
+ipywidgets, anywidget and the package's widgets are imported here too, but out of each kernel's
+sight until it imports them: importing ipywidgets inside a running kernel is what registers the
+widget comm targets with that kernel (``ipywidgets._handle_ipython``), so each kernel's import
+does that then (tests/deferred_widgets.py).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import session_tutorial.browser_login  # noqa: E402
 import session_tutorial.secret_service  # noqa: E402
 import session_tutorial.tutorial  # noqa: E402
 import tests.forked_kernels  # noqa: E402, F401  # the forks' entry point
+from tests import deferred_widgets  # noqa: E402
 from tests.forks import EnvironmentAtImport  # noqa: E402
 
 # What every kernel then imports anyway, at its start (IPython's debugger, completer, logger and
@@ -56,7 +58,7 @@ with EnvironmentAtImport() as _read_at_import:
     import IPython.core.logger
     import IPython.core.oinspect
     import IPython.extensions.storemagic
-    import IPython.utils.wildcard  # noqa: F401
+    import IPython.utils.wildcard
     import tornado.gen
     import tornado.locks
     import tornado.platform.asyncio
@@ -66,21 +68,31 @@ with EnvironmentAtImport() as _read_at_import:
     import session_tutorial.provider.control
     import session_tutorial.provider.keyfiles  # noqa: F401
 
+# The widgets' groups (tests/deferred_widgets.py), and what they import that is everyone's
+# (psygnal, importlib_metadata...): psygnal reads PSYGNAL_UNCOMPILED at import, so a kernel
+# whose environment says otherwise starts cold (tests/forked_kernels.py).
+with EnvironmentAtImport() as ENVIRONMENT:
+    import psygnal  # noqa: F401
+with EnvironmentAtImport() as _widgets_read:
+    _WIDGETS = deferred_widgets.DeferredWidgets(deferred_widgets.import_groups())
+assert set(_widgets_read.read) == {"JUPYTER_WIDGETS_ECHO"}, _widgets_read.read  # done again
+assert not (_widgets_read.written or _widgets_read.iterated)
+assert set(ENVIRONMENT.read) <= {"PSYGNAL_UNCOMPILED"}, ENVIRONMENT.read
+assert not (ENVIRONMENT.written or ENVIRONMENT.iterated)
+
 _running = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
 assert not _running, f"the kernel template must not run threads before forking: {_running}"
 assert tempfile.tempdir is None, "the template fixed TMPDIR for every kernel"
-assert "ipywidgets" not in sys.modules, "ipywidgets must be imported inside each kernel"
+assert IPython.get_ipython() is None, "a shell ran: importing ipywidgets registered with it"
 assert keyring.core._keyring_backend is None, "the template chose a keychain for every kernel"
 assert not (_read_at_import.read or _read_at_import.written or _read_at_import.iterated), (
     f"an import read the environment: {_read_at_import.read} {_read_at_import.written}"
 )
 
-#: Not recorded: the suite's kernels get the test process's environment (see forked_kernels.py).
-ENVIRONMENT = None
-
 
 def in_the_kernel() -> None:
-    """In each fork, just before ipykernel launches: nothing to do for these kernels."""
+    """In each fork, just before ipykernel launches: the widgets wait for the kernel's import."""
+    _WIDGETS.hide()
 
 
 # What the template imported stays shared with every fork: the collector need not look at it

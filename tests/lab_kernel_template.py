@@ -23,7 +23,8 @@ would have taken:
   logs are pointed at that kernel's sys.stderr and the warning is written there once.
 - Its clocks: debugpy's and pydevd's log times count from then, not from the template's import.
 
-Left out on purpose: ipywidgets (see kernel_template.py).
+Left out: ipywidgets, imported by each kernel itself (the suite's template defers its import
+instead: tests/deferred_widgets.py).
 """
 
 from __future__ import annotations

@@ -134,10 +134,51 @@ def test_a_suite_kernel_is_a_fork_of_the_template_and_starts_as_a_cold_one_would
         cold_client.wait_for_ready(timeout=60)
         assert not _value(cold_client, "'tests.kernel_template' in __import__('sys').modules")
         assert _value(client, FINGERPRINT) == _value(cold_client, FINGERPRINT)
+        # The widgets, which the template holds out of the kernel's sight until it imports
+        # them (tests/deferred_widgets.py): step by step, what each kernel sees of them.
+        for step in (
+            "import session_tutorial",
+            "import os; os.environ['JUPYTER_WIDGETS_ECHO'] = 'no'",  # read at import
+            "import ipywidgets.widgets.widget_button",
+            "from session_tutorial.widgets import LoginForm",
+        ):
+            for kernel in (client, cold_client):
+                reply = kernel.execute_interactive(step, timeout=60, store_history=False)
+                assert reply["content"]["status"] == "ok", (step, reply["content"])
+            assert _value(client, WIDGETS) == _value(cold_client, WIDGETS), step
+        seen = _value(client, WIDGETS)
+        control = ("jupyter.widget.control", "Widget.handle_control_comm_opened")
+        assert control in seen["targets"] and seen["echo"] is False
+        assert seen["on_package"] and "anywidget" in seen["loaded"]
+        held = "__import__('sys').modules['tests.kernel_template']._WIDGETS"
+        assert _value(client, f"({held}.back, len({held}.groups))") == (3, 3)  # the template's
     finally:
         cold_client.stop_channels()
         cold.shutdown_kernel(now=True)
     assert _value(client, FINGERPRINT)["given"] == "given"
+
+
+#: What a kernel sees of the widget modules and what importing them did.
+WIDGETS = """(lambda sys: {
+    "loaded": sorted(
+        m for m in sys.modules
+        if m.split(".")[0] in ("ipywidgets", "anywidget") or m.startswith("session_tutorial.w")
+    ),
+    "specs": sorted(
+        (m, type(v.__spec__.loader).__name__, v.__spec__.origin, getattr(v, "__file__", None))
+        for m, v in sys.modules.items()
+        if m.split(".")[0] in ("ipywidgets", "anywidget") or m.startswith("session_tutorial.w")
+    ),
+    "on_package": hasattr(sys.modules.get("session_tutorial"), "widgets"),
+    "ipywidgets_on_package": hasattr(sys.modules.get("ipywidgets"), "widgets"),
+    "targets": sorted(
+        (k, v.__qualname__) for k, v in get_ipython().kernel.comm_manager.targets.items()
+    ),
+    "echo": getattr(sys.modules.get("ipywidgets.widgets.widget"), "JUPYTER_WIDGETS_ECHO", None),
+    "finders": [type(f).__name__ for f in sys.meta_path]
+    if "session_tutorial.widgets" in sys.modules
+    else None,  # until then the forked kernel's has the one that holds them
+})(__import__("sys"))"""
 
 
 def test_a_forked_kernel_is_interrupted_restarted_and_killed_through_jupyter_client(
