@@ -125,7 +125,7 @@ def test_cli_start_status_stop_and_restart_keeps_tokens(data_dir: Path) -> None:
             assert me.status_code == 200
             assert refresh(http, body["refresh_token"]).status_code == 200
     finally:
-        _cli("--data-dir", str(data_dir), "stop")
+        background.stop(data_dir)  # cleanup: `stop` as a process costs a Python start
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -180,28 +180,38 @@ def test_a_room_tenant_takes_the_issuer_its_learners_use(data_dir: Path) -> None
         conf = httpx.get(f"{issuer}.well-known/openid-configuration", timeout=10).json()
         assert conf["issuer"] == issuer
     finally:
-        _cli("--data-dir", str(data_dir), "stop")
+        background.stop(data_dir)  # cleanup: `stop` as a process costs a Python start
 
 
-def test_teaching_commands_say_what_is_wrong_without_a_traceback(data_dir: Path) -> None:
+def _in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """The command line's ``main`` run in this process: its exit status, stdout and stderr
+    (the command's own code, over real HTTP to the tenant, without a Python start each)."""
+    code = provider_cli.main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_teaching_commands_say_what_is_wrong_without_a_traceback(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # No tenant runs for this folder: the command says so, and does not quietly start one.
+    # (As a process of its own, as a learner runs it: exit status and all it prints.)
     idle = _cli("--data-dir", str(data_dir), "sessions", "ada@example.com")
     assert idle.returncode == 1 and "No local tenant is running" in idle.stderr
     assert "Traceback" not in idle.stderr and background.status(data_dir) is None
     port = str(background.free_port())
     assert _cli("--data-dir", str(data_dir), "start", "--port", port).returncode == 0
     try:
-        nobody = _cli("--data-dir", str(data_dir), "unblock", "nobody@example.com")
-        assert nobody.returncode == 1 and "No user with email nobody@example.com" in nobody.stderr
-        back = _cli("--data-dir", str(data_dir), "clock", "--advance", "-5")
-        assert back.returncode == 1 and "seconds must be" in back.stderr
-        assert "Traceback" not in nobody.stderr + back.stderr
-        assert (
-            _cli("--data-dir", str(data_dir), "clock", "--advance", "60").stdout == "offset +60 s\n"
-        )
-        assert _cli("--data-dir", str(data_dir), "clock", "--reset").stdout == "offset +0 s\n"
+        # The same commands in this process: an exception would fail the test, not print.
+        where = ("--data-dir", str(data_dir))
+        code, _, err = _in_process(capsys, *where, "unblock", "nobody@example.com")
+        assert code == 1 and "No user with email nobody@example.com" in err
+        code, _, err = _in_process(capsys, *where, "clock", "--advance", "-5")
+        assert code == 1 and "seconds must be" in err
+        assert _in_process(capsys, *where, "clock", "--advance", "60") == (0, "offset +60 s\n", "")
+        assert _in_process(capsys, *where, "clock", "--reset") == (0, "offset +0 s\n", "")
     finally:
-        _cli("--data-dir", str(data_dir), "stop")
+        background.stop(data_dir)  # cleanup: `stop` as a process costs a Python start
 
 
 def test_a_restarted_tenant_keeps_its_port_so_saved_sessions_stay_valid(data_dir: Path) -> None:
