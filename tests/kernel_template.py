@@ -3,9 +3,9 @@
 tests/forked_kernels.py starts the suite's nbval and nbclient kernels as forks of one process
 that has imported this module: ipykernel and IPython (without debugpy, as the suite's kernels
 always ran), the package's modules that the notebooks' first cells import, and what every
-kernel imports anyway (at its start, or in every notebook: see below). A fork starts
-with them in memory instead of importing them again, so only what a kernel *does* is paid for
-per kernel. Nothing here runs anything: no kernel, shell, event loop, thread, connection or
+kernel imports anyway (at its start, or in every notebook: tests/kernel_preloads.py). A fork
+starts with them in memory instead of importing them again, so only what a kernel *does* is paid
+for per kernel. Nothing here runs anything: no kernel, shell, event loop, thread, connection or
 keychain exists before the fork, and the checks at the end fail the template if one does.
 
 ipywidgets, anywidget and the package's widgets are imported here too, but out of each kernel's
@@ -30,43 +30,20 @@ FRESH_PATH = tuple(sys.path[1:])
 
 import ipykernel.ipkernel  # noqa: E402
 import ipykernel.kernelapp  # noqa: E402
-import ipykernel.zmqshell  # noqa: E402
+import ipykernel.zmqshell  # noqa: E402, F401
+import IPython  # noqa: E402
 import keyring.backends.SecretService  # noqa: E402
 
 import session_tutorial.browser_login  # noqa: E402
 import session_tutorial.secret_service  # noqa: E402
-import session_tutorial.tutorial  # noqa: E402
+import session_tutorial.tutorial  # noqa: E402, F401
 import tests.forked_kernels  # noqa: E402, F401  # the forks' entry point
-from tests import deferred_widgets  # noqa: E402
+from tests import deferred_widgets, kernel_preloads  # noqa: E402
 from tests.forks import EnvironmentAtImport  # noqa: E402
 
-# What every kernel then imports anyway, at its start (IPython's debugger, completer, logger and
-# storemagic, tornado's queues) or in each notebook (httpx's transport, httpcore, and the local
-# tenant's client side: its start, its control and key files). None reads the environment.
+# What every kernel imports anyway (tests/kernel_preloads.py): none reads the environment.
 with EnvironmentAtImport() as _read_at_import:
-    import encodings.idna  # noqa: F401
-    import sqlite3  # noqa: F401
-    import stringprep  # noqa: F401
-
-    import anyio  # noqa: F401
-    import certifi  # noqa: F401
-    import filelock  # noqa: F401
-    import httpcore  # noqa: F401
-    import ipykernel.debugger  # noqa: F401  # without debugpy, as these kernels run
-    import IPython.core.completerlib
-    import IPython.core.debugger
-    import IPython.core.logger
-    import IPython.core.oinspect
-    import IPython.extensions.storemagic
-    import IPython.utils.wildcard
-    import tornado.gen
-    import tornado.locks
-    import tornado.platform.asyncio
-    import tornado.queues  # noqa: F401
-
-    import session_tutorial.provider.background
-    import session_tutorial.provider.control
-    import session_tutorial.provider.keyfiles  # noqa: F401
+    kernel_preloads.import_every_kernel()  # ipykernel.debugger without debugpy, as they run
 
 # The widgets' groups (tests/deferred_widgets.py), and what they import that is everyone's
 # (psygnal, importlib_metadata...): psygnal reads PSYGNAL_UNCOMPILED at import, so a kernel

@@ -23,8 +23,9 @@ would have taken:
   logs are pointed at that kernel's sys.stderr and the warning is written there once.
 - Its clocks: debugpy's and pydevd's log times count from then, not from the template's import.
 
-Left out: ipywidgets, imported by each kernel itself (the suite's template defers its import
-instead: tests/deferred_widgets.py).
+Also imported: what every kernel imports anyway (tests/kernel_preloads.py), and ipywidgets with
+the package's widgets, out of each kernel's sight until it imports them, as in
+kernel_template.py (tests/deferred_widgets.py).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import threading
 import time
 from typing import Any
 
+from tests import deferred_widgets, kernel_preloads
 from tests.forks import EnvironmentAtImport
 
 #: sys.path as a cold kernel has it once ipykernel_launcher removed its working directory (see
@@ -50,6 +52,7 @@ with EnvironmentAtImport() as ENVIRONMENT:
     import ipykernel.ipkernel
     import ipykernel.kernelapp
     import ipykernel.zmqshell
+    import IPython
     import keyring.backends.SecretService
 
     import session_tutorial.browser_login
@@ -61,13 +64,21 @@ with EnvironmentAtImport() as ENVIRONMENT:
         import ipykernel.debugger
         from _pydev_bundle import pydev_log
         from debugpy.common import log, timestamp
+    kernel_preloads.import_every_kernel()  # what every kernel imports anyway
+    import psygnal  # noqa: F401  # the widgets' (and reads PSYGNAL_UNCOMPILED)
+
+# The widgets, out of each kernel's sight until it imports them (tests/deferred_widgets.py).
+with EnvironmentAtImport() as _widgets_read:
+    _WIDGETS = deferred_widgets.DeferredWidgets(deferred_widgets.import_groups())
+assert set(_widgets_read.read) == {"JUPYTER_WIDGETS_ECHO"}, _widgets_read.read  # done again
+assert not (_widgets_read.written or _widgets_read.iterated)
 
 SAID = _said.getvalue()
 
 _running = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
 assert not _running, f"the kernel template must not run threads before forking: {_running}"
 assert tempfile.tempdir is None, "the template fixed TMPDIR for every kernel"
-assert "ipywidgets" not in sys.modules, "ipywidgets must be imported inside each kernel"
+assert IPython.get_ipython() is None, "a shell ran: importing ipywidgets registered with it"
 assert keyring.core._keyring_backend is None, "the template chose a keychain for every kernel"
 assert ipykernel.debugger._is_debugpy_available, "the lab's kernels have the debugger"
 assert not ENVIRONMENT.iterated, "an import read the whole environment: compare all of it"
@@ -80,6 +91,7 @@ gc.freeze()  # as kernel_template.py
 def in_the_kernel() -> None:
     """In each fork, before ipykernel launches: when ``init_kernel`` begins (where a cold kernel
     imports the debugger), give the debugger what its import would have taken there."""
+    _WIDGETS.hide()
     app = ipykernel.kernelapp.IPKernelApp
     init_kernel = app.init_kernel
 

@@ -134,28 +134,32 @@ def test_a_suite_kernel_is_a_fork_of_the_template_and_starts_as_a_cold_one_would
         cold_client.wait_for_ready(timeout=60)
         assert not _value(cold_client, "'tests.kernel_template' in __import__('sys').modules")
         assert _value(client, FINGERPRINT) == _value(cold_client, FINGERPRINT)
-        # The widgets, which the template holds out of the kernel's sight until it imports
-        # them (tests/deferred_widgets.py): step by step, what each kernel sees of them.
-        for step in (
-            "import session_tutorial",
-            "import os; os.environ['JUPYTER_WIDGETS_ECHO'] = 'no'",  # read at import
-            "import ipywidgets.widgets.widget_button",
-            "from session_tutorial.widgets import LoginForm",
-        ):
-            for kernel in (client, cold_client):
-                reply = kernel.execute_interactive(step, timeout=60, store_history=False)
-                assert reply["content"]["status"] == "ok", (step, reply["content"])
-            assert _value(client, WIDGETS) == _value(cold_client, WIDGETS), step
-        seen = _value(client, WIDGETS)
-        control = ("jupyter.widget.control", "Widget.handle_control_comm_opened")
-        assert control in seen["targets"] and seen["echo"] is False
-        assert seen["on_package"] and "anywidget" in seen["loaded"]
-        held = "__import__('sys').modules['tests.kernel_template']._WIDGETS"
-        assert _value(client, f"({held}.back, len({held}.groups))") == (3, 3)  # the template's
+        _import_the_widgets_in_both(client, cold_client, "tests.kernel_template")
     finally:
         cold_client.stop_channels()
         cold.shutdown_kernel(now=True)
     assert _value(client, FINGERPRINT)["given"] == "given"
+
+
+def _import_the_widgets_in_both(forked: Any, cold: Any, template: str) -> None:
+    """The widgets, which a template holds out of its kernels' sight until they import them
+    (tests/deferred_widgets.py): step by step, what each kernel sees of them."""
+    for step in (
+        "import session_tutorial",
+        "import os; os.environ['JUPYTER_WIDGETS_ECHO'] = 'no'",  # read at import
+        "import ipywidgets.widgets.widget_button",
+        "from session_tutorial.widgets import LoginForm",
+    ):
+        for kernel in (forked, cold):
+            reply = kernel.execute_interactive(step, timeout=60, store_history=False)
+            assert reply["content"]["status"] == "ok", (step, reply["content"])
+        assert _value(forked, WIDGETS) == _value(cold, WIDGETS), step
+    seen = _value(forked, WIDGETS)
+    control = ("jupyter.widget.control", "Widget.handle_control_comm_opened")
+    assert control in seen["targets"] and seen["echo"] is False
+    assert seen["on_package"] and "anywidget" in seen["loaded"]
+    held = f"__import__('sys').modules[{template!r}]._WIDGETS"
+    assert _value(forked, f"({held}.back, len({held}.groups))") == (3, 3)  # the template's
 
 
 #: What a kernel sees of the widget modules and what importing them did.
@@ -402,6 +406,7 @@ def test_a_lab_kernel_is_a_fork_with_the_debugger_as_a_cold_one_has_it(tmp_path:
             assert "debugger" in info["supported_features"]
             assert info == cold.kernel_info()
             assert forked.debug_info() == cold.debug_info()
+            _import_the_widgets_in_both(forked.client, cold.client, "tests.lab_kernel_template")
         finally:
             cold.stop()
     finally:
