@@ -473,7 +473,9 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {
             k: v for k, v in self.headers.items() if k.lower() in ("content-type", "authorization")
         }
-        with httpx.Client() as client:
+        # The process's one TLS context: a new client's default reads some 150 CA
+        # certificates (about 40 ms of CPU) for each request it passes on.
+        with httpx.Client(verify=default_ssl_context()) as client:
             r = client.request(
                 self.command, self.server.upstream + self.path, content=body, headers=headers
             )
