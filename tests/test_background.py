@@ -14,6 +14,7 @@ import pytest
 
 from session_tutorial.provider import background, keyfiles
 from session_tutorial.provider.control import TenantControl
+from session_tutorial.tenant import default_ssl_context
 
 pytestmark = pytest.mark.skipif(
     sys.platform == "win32", reason="SO_REUSEADDR means something else on Windows"
@@ -161,7 +162,8 @@ def test_a_stopped_and_started_tenant_keeps_its_port_and_url(tmp_path: Path) -> 
     try:
         assert keyfiles.tenant_lock_held(tmp_path)  # the running tenant holds its folder's lock
         assert background.answering(tmp_path) == first
-        with httpx.Client() as client:  # a keep-alive connection, as a kernel's client has
+        # A keep-alive connection, as a kernel's client has.
+        with httpx.Client(verify=default_ssl_context()) as client:
             client.get(first.url + "/.well-known/openid-configuration").raise_for_status()
             assert background.stop(tmp_path)
         assert not keyfiles.tenant_lock_held(tmp_path)
@@ -238,7 +240,7 @@ def test_a_forked_tenant_answers_as_a_cold_one(tmp_path: Path, monkeypatch) -> N
         try:
             child = next(c for c in background._CHILDREN if c.pid == running.pid)
             assert isinstance(child, Forked) == (spawn is spawn_tenant)
-            with httpx.Client(base_url=running.url) as client:
+            with httpx.Client(base_url=running.url, verify=default_ssl_context()) as client:
                 discovery = client.get("/.well-known/openid-configuration").text
                 keys = client.get("/.well-known/jwks.json").json()
                 grant = client.post(

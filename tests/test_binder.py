@@ -28,6 +28,7 @@ from server_ready import drained, read_until, wait_until_listening
 from session_tutorial.provider import background
 from session_tutorial.provider.background import free_port
 from session_tutorial.provider.forms import submit
+from session_tutorial.tenant import default_ssl_context
 
 ROOT = Path(__file__).resolve().parent.parent
 START = ROOT / "binder" / "start"
@@ -260,7 +261,11 @@ class JupyterUnderStart:
         self.port = int(found.group(1))
         self.base = f"http://127.0.0.1:{self.port}{PREFIX}"
         wait_until_listening("127.0.0.1", self.port)  # read_until's reader drains its output
-        self.http = httpx.Client(headers={"Authorization": f"token {self.token}"}, timeout=TIMEOUT)
+        self.http = httpx.Client(
+            headers={"Authorization": f"token {self.token}"},
+            timeout=TIMEOUT,
+            verify=default_ssl_context(),
+        )
 
     def _wait_for_line(self, needle: re.Pattern[str]) -> str:
         assert self.proc.stdout is not None
@@ -352,6 +357,7 @@ def test_device_flow_page_works_through_jupyter_server_proxy(
         tenant + "/oauth/device/code",
         data={"client_id": "tutorial-app", "scope": "openid profile offline_access"},
         timeout=TIMEOUT,
+        verify=default_ssl_context(),
     ).json()
     # The link the widget shows, followed as the browser would: same origin as JupyterLab.
     link = device["verification_uri_complete"]
@@ -383,6 +389,7 @@ def test_device_flow_page_works_through_jupyter_server_proxy(
             "device_code": device["device_code"],
         },
         timeout=TIMEOUT,
+        verify=default_ssl_context(),
     )
     assert token.status_code == 200, token.text
     assert "refresh_token" in token.json()
@@ -394,6 +401,7 @@ def test_jupyterlab_proxy_needs_the_learners_login(
     anonymous = httpx.get(
         f"http://127.0.0.1:{jupyter.port}{PREFIX}proxy/{jupyter_home.tenant_port}/activate",
         timeout=TIMEOUT,
+        verify=default_ssl_context(),
     )
     assert anonymous.status_code in (302, 403)
 

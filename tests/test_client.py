@@ -31,7 +31,7 @@ from session_tutorial.errors import (
     WrongCredentials,
 )
 from session_tutorial.provider.forms import submit
-from session_tutorial.tenant import Tenant
+from session_tutorial.tenant import Tenant, default_ssl_context
 
 TENANT = Tenant("http://127.0.0.1:8941", "tutorial-app")
 NOW = 1_700_000_000.0
@@ -583,7 +583,7 @@ def test_real_expired_access_token_is_refused_by_userinfo(real, local_tenant):
 
 def _decide(local_tenant, device: DeviceLogin, action: str) -> None:
     form = {"user_code": device.user_code, "username": ADA, "password": PASSWORD}
-    with httpx.Client() as browser:
+    with httpx.Client(verify=default_ssl_context()) as browser:
         response = submit(browser, f"{local_tenant.url}/activate", {**form, "action": action})
     assert response.status_code == 200, response.text
 

@@ -8,6 +8,7 @@ import pytest
 from conftest import LocalTenant
 from session_tutorial import MemoryStore, RateLimited, SessionManager, Tenant
 from session_tutorial.provider.forms import submit
+from session_tutorial.tenant import default_ssl_context
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +21,7 @@ def manager(local_tenant: LocalTenant) -> SessionManager:
 
 
 def _approve(url: str, user_code: str) -> None:
-    with httpx.Client() as browser:
+    with httpx.Client(verify=default_ssl_context()) as browser:
         r = submit(
             browser,
             f"{url}/activate",

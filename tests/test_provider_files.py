@@ -21,6 +21,7 @@ import pytest
 
 from session_tutorial.provider import IdentityProvider, TenantConfig, background
 from session_tutorial.provider.keyfiles import TenantFilesError, admin_key, read_or_create
+from session_tutorial.tenant import default_ssl_context
 from tests.provider_helpers import data_dir_with_key
 
 OTHER_UID = 54321
@@ -60,6 +61,7 @@ def test_a_tenant_with_an_empty_admin_key_does_not_run_controls_without_a_key(
                 headers={"X-Admin-Key": given},
                 json={"seconds": "3600"},
                 timeout=10,
+                verify=default_ssl_context(),
             )
             assert r.status_code == 401, r.text
     finally:

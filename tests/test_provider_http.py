@@ -17,6 +17,7 @@ from conftest import LocalTenant
 from session_tutorial.provider import TenantControl, background
 from session_tutorial.provider import __main__ as provider_cli
 from session_tutorial.provider.forms import submit
+from session_tutorial.tenant import default_ssl_context
 from tests.provider_helpers import (
     ADA,
     CLIENT,
@@ -113,14 +114,14 @@ def test_cli_start_status_stop_and_restart_keeps_tokens(data_dir: Path) -> None:
     url = f"http://127.0.0.1:{port}"
     assert url in _cli("--data-dir", str(data_dir), "status").stdout
     assert _cli("--data-dir", str(data_dir), "start").stdout == started.stdout  # idempotent
-    with httpx.Client(base_url=url, timeout=10) as http:
+    with httpx.Client(base_url=url, timeout=10, verify=default_ssl_context()) as http:
         body = login(http).json()
     assert _cli("--data-dir", str(data_dir), "stop").stdout.strip() == "stopped"
     assert _cli("--data-dir", str(data_dir), "status").returncode == 1
     assert not (data_dir / "server.json").exists()
     assert _cli("--data-dir", str(data_dir), "start", "--port", port).returncode == 0
     try:
-        with httpx.Client(base_url=url, timeout=10) as http:
+        with httpx.Client(base_url=url, timeout=10, verify=default_ssl_context()) as http:
             me = http.get("/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"})
             assert me.status_code == 200
             assert refresh(http, body["refresh_token"]).status_code == 200
@@ -148,7 +149,11 @@ def test_serve_runs_in_the_foreground_until_a_signal(data_dir: Path, sig: signal
     try:
         assert proc.stderr is not None
         assert "Local tenant at" in proc.stderr.readline()  # printed once the port is bound
-        r = httpx.get(f"http://127.0.0.1:{port}/.well-known/jwks.json", timeout=10)
+        r = httpx.get(
+            f"http://127.0.0.1:{port}/.well-known/jwks.json",
+            timeout=10,
+            verify=default_ssl_context(),
+        )
         assert r.status_code == 200
         proc.send_signal(sig)
         proc.wait(timeout=20)
@@ -177,7 +182,9 @@ def test_a_room_tenant_takes_the_issuer_its_learners_use(data_dir: Path) -> None
     )
     assert started.returncode == 0, started.stderr
     try:
-        conf = httpx.get(f"{issuer}.well-known/openid-configuration", timeout=10).json()
+        conf = httpx.get(
+            f"{issuer}.well-known/openid-configuration", timeout=10, verify=default_ssl_context()
+        ).json()
         assert conf["issuer"] == issuer
     finally:
         background.stop(data_dir)  # cleanup: `stop` as a process costs a Python start
@@ -233,7 +240,9 @@ def test_start_takes_the_refresh_lifetimes_leeway_apis_and_device_interval(
     started = _cli("--data-dir", str(data_dir), "start", "--port", port, *options)
     assert started.returncode == 0, started.stderr
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", timeout=10, verify=default_ssl_context()
+        ) as client:
             first = login(client, audience="https://api.example.com/").json()["refresh_token"]
             second = refresh(client, first).json()["refresh_token"]
             assert error_of(login(client, audience="https://other.example.com/")) == (
@@ -260,7 +269,7 @@ def test_concurrent_replays_of_one_token_leave_one_live_chain(
     http: httpx.Client, local_tenant: LocalTenant
 ) -> None:
     first = login(http).json()["refresh_token"]
-    with httpx.Client(base_url=local_tenant.url, timeout=10) as other:
+    with httpx.Client(base_url=local_tenant.url, timeout=10, verify=default_ssl_context()) as other:
         clients = [http, other] * 4
         with ThreadPoolExecutor(len(clients)) as pool:
             answers = list(pool.map(lambda c: refresh(c, first), clients))

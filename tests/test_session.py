@@ -44,7 +44,7 @@ from session_tutorial.provider.forms import submit
 from session_tutorial.session import SessionManager
 from session_tutorial.singleflight import SingleFlight
 from session_tutorial.store import CredentialStore, MemoryStore, Store
-from session_tutorial.tenant import Tenant
+from session_tutorial.tenant import Tenant, default_ssl_context
 from tests.client_scripts import run_script
 from tests.provider_helpers import signing_key
 
@@ -718,7 +718,7 @@ def test_real_device_login_through_the_session_manager(launch, local_tenant):
     manager = launch(store)
     device = manager.client.start_device_login()
     form = {"user_code": device.user_code, "username": ADA, "password": PASSWORD}
-    with httpx.Client() as browser:
+    with httpx.Client(verify=default_ssl_context()) as browser:
         submit(browser, f"{local_tenant.url}/activate", {**form, "action": "approve"})
     profile = manager.complete_device_login(device, sleep=local_tenant.advance_clock)
     assert profile["name"] == "Ada Lovelace"

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from session_tutorial.provider import background
+from session_tutorial.tenant import default_ssl_context
 from tests.provider_helpers import ADA, login
 
 pytestmark = pytest.mark.integration
@@ -69,7 +70,9 @@ def test_a_learner_gets_through_while_slow_clients_hang_on_and_are_dropped(
         idle = [stack.enter_context(_connect(strict_tenant)) for _ in range(IDLE)]
 
         # Meanwhile, a learner signs in and reads the key set, as if nothing were wrong.
-        with httpx.Client(base_url=strict_tenant, timeout=5) as learner:
+        with httpx.Client(
+            base_url=strict_tenant, timeout=5, verify=default_ssl_context()
+        ) as learner:
             assert login(learner, ADA).status_code == 200
             assert learner.get("/.well-known/jwks.json").status_code == 200
 
@@ -87,7 +90,7 @@ def test_a_learner_gets_through_while_slow_clients_hang_on_and_are_dropped(
 def test_a_client_that_sends_its_request_whole_keeps_its_connection_for_the_next(
     strict_tenant: str,
 ) -> None:
-    with httpx.Client(base_url=strict_tenant, timeout=5) as client:
+    with httpx.Client(base_url=strict_tenant, timeout=5, verify=default_ssl_context()) as client:
         first = client.get("/.well-known/jwks.json")
         second = client.get("/.well-known/openid-configuration")  # same kept-alive connection
         assert first.status_code == second.status_code == 200

@@ -36,7 +36,7 @@ from session_tutorial.provider.forms import submit
 from session_tutorial.scripted_browser import ScriptedBrowser
 from session_tutorial.session import SessionManager
 from session_tutorial.store import MemoryStore
-from session_tutorial.tenant import Tenant
+from session_tutorial.tenant import Tenant, default_ssl_context
 from session_tutorial.widgets import (
     DeviceLoginWidget,
     LoginForm,
@@ -609,7 +609,7 @@ def test_the_countdown_thread_starts_and_stops(signed_in):
 def decide(local_tenant, user_code: str, action: str) -> None:
     """What the learner does on the tenant's /activate page in a browser."""
     form = {"user_code": user_code, "username": ADA, "password": PASSWORD, "action": action}
-    with httpx.Client() as browser:
+    with httpx.Client(verify=default_ssl_context()) as browser:
         response = submit(browser, f"{local_tenant.url}/activate", form)
     assert response.status_code == 200, response.text
 
