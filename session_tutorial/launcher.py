@@ -10,12 +10,10 @@ So on Linux, when no Secret Service answers on the session bus, this launcher st
 one for the command: ``dbus-run-session`` gives it its own D-Bus session, and
 ``gnome-keyring-daemon --unlock`` starts a fresh keyring there, unlocked with a random password
 that nobody keeps. The keyring's files live in a private 0700 directory, never in the user's
-real ``~/.local/share/keyrings``, and the command's entries are not even written there: the
-keychain's default collection is GNOME Keyring's *session* collection, held in the daemon's
-memory only (no file to encrypt and rewrite at each change), so nothing stored survives the
-command: every process started under one launcher (a Jupyter server and its kernels, a test
-run) shares it, but the next launcher starts empty. Elsewhere, or when a Secret Service already
-answers, the launcher simply runs the command.
+real ``~/.local/share/keyrings``, and what is stored there is unreadable once the command exits:
+every process started under one launcher (a Jupyter server and its kernels, a test run) shares
+it, but the next launcher starts empty. Elsewhere, or when a Secret Service already answers, the
+launcher simply runs the command.
 
 Example::
 
@@ -73,10 +71,7 @@ _MAX_SOCKET_PATH = 107
 # `--unlock` returns before the daemon owns its bus name, so the script waits for it, asking the
 # bus (NameHasOwner never starts a service): otherwise a quick command could have a second,
 # empty daemon started on demand, and a daemon not yet on the bus outlives the session.
-# Then the "default" alias, where keyring stores, names the session collection (in memory: each
-# change to the login keyring's file costs an encryption and a write; nobody could unlock that
-# file after the launcher anyway), and the command gets the user's own HOME and XDG
-# directories back.
+# Then the command gets the user's own HOME and XDG directories back.
 _SCRIPT = """\
 pw=$SESSION_TUTORIAL_KEYRING_PASSWORD
 unset SESSION_TUTORIAL_KEYRING_PASSWORD GNOME_KEYRING_CONTROL
@@ -93,9 +88,6 @@ until dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedes
   fi
   sleep 0.05
 done
-dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets \\
-    org.freedesktop.Secret.Service.SetAlias string:default \\
-    objpath:/org/freedesktop/secrets/collection/session >/dev/null
 eval "$SESSION_TUTORIAL_RESTORE_ENV"
 unset SESSION_TUTORIAL_RESTORE_ENV
 exec "$@"
