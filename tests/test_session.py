@@ -10,7 +10,6 @@ import importlib.util
 import itertools
 import json
 import threading
-import time
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -685,11 +684,13 @@ from session_tutorial.singleflight import SingleFlight
 from session_tutorial.store import CredentialStore
 from session_tutorial.tenant import Tenant
 
-url, service, account, offset, lock_dir, start_at = sys.argv[1:]
+url, service, account, offset, lock_dir = sys.argv[1:]
 store = CredentialStore(service, account, keyring_backend=SecretService.Keyring())
 clock = lambda: time.time() + float(offset)
 manager = SessionManager(Tenant(url, "tutorial-app"), store, clock=clock, lock_dir=Path(lock_dir))
-time.sleep(max(0.0, float(start_at) - time.time()))  # both processes renew at the same moment
+manager.client.jwks  # everything imported and built: only the renewal is left
+print("ready", flush=True)
+sys.stdin.readline()  # the parent says go to both at once
 print(manager.credentials().access_token[-12:])
 """
 
@@ -700,10 +701,14 @@ def test_two_processes_renewing_one_keychain_entry_refresh_once(
 ):
     launch(keychain).login(ADA, PASSWORD)
     local_tenant.advance_clock(3600)
-    start_at = time.time() + 2
     args = [local_tenant.url, keychain.service, keychain.account]
-    args += [str(local_tenant.clock.offset), str(tmp_path), str(start_at)]
+    args += [str(local_tenant.clock.offset), str(tmp_path)]
     processes = [run_script(_RENEW_IN_ANOTHER_PROCESS, *args) for _ in range(2)]  # two processes
+    for process in processes:  # both built, then released together (no wall-clock moment)
+        assert process.stdout.readline() == "ready\n"
+    for process in processes:
+        process.stdin.write("go\n")
+        process.stdin.flush()
     outputs = [process.communicate(timeout=60) for process in processes]
     assert [process.returncode for process in processes] == [0, 0], outputs
     # Without the lock and the second read, the later process would replay the rotated token
