@@ -21,8 +21,8 @@ template's modules are already imported (no module here reads the environment, t
 keychain at import; kernel_template.py checks the ones that could); ipywidgets is not among
 them (see kernel_template.py). The kernel's parent is the fork server, so its parent handle
 names it, and the kernel exits if the fork server goes (it goes with the test process).
-multiprocessing took the fork for a child of its own: the kernel is made its own main process
-again (not daemonic, no parent process), as a cold one is. The kernels of tests/notebooks_alone.py's
+Like every fork of tests/forks.py, the kernel is its own main process (not daemonic, no parent
+process), as a cold one is. The kernels of tests/notebooks_alone.py's
 run fork their tenants too (``fork_tenants``); the others start theirs cold.
 
 The browser tests' JupyterLab forks its kernels the same way from another template, which keeps
@@ -38,7 +38,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from multiprocessing import process
 from typing import IO, Any
 from uuid import uuid4
 
@@ -75,11 +74,6 @@ def _kernel(
             os.dup2(fd, target)
             os.close(fd)
     os.chdir(cwd)
-    # multiprocessing took the fork for a child of its own (daemonic, so refused children of
-    # its own, named, with a parent process): a cold kernel is its own main process.
-    me: Any = process.current_process()
-    me._config["daemon"], me.name, me._identity = False, "MainProcess", ()
-    process._parent_process = None  # type: ignore[attr-defined]
     # Its parent is the fork server: the kernel watches it (and exits if it goes). The
     # environment names the process that asked for it, as jupyter_client's launcher does.
     watch = f"--IPKernelApp.parent_handle={os.getppid()}"

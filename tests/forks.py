@@ -195,6 +195,15 @@ class _Process(process.BaseProcess):
     def _Popen(process_obj: Any) -> _Popen:
         return _Popen(process_obj)
 
+    def run(self) -> None:
+        # In the fork, before its target: multiprocessing took the fork for a child of its own
+        # (daemonic, so refused children of its own, named, with a parent process); what each
+        # fork stands for, a cold `python ...`, is its own main process.
+        me: Any = process.current_process()
+        me._config["daemon"], me.name, me._identity = False, "MainProcess", ()
+        process._parent_process = None  # type: ignore[attr-defined]
+        super().run()
+
 
 class _Attached(forkserver.ForkServer):
     """A fork server another process started (see :meth:`TemplateServer.attach`)."""
