@@ -47,7 +47,8 @@ system-deps:
 
 lab: install system-deps
 	$(BIN)/python -m session_tutorial.provider start
-	$(WITH_KEYCHAIN) $(BIN)/jupyter lab $(LAB_ROOT_FLAG) notebooks/00-start-here.ipynb
+	@# The address it prints opens notebook 00 (over ssh or in a container no browser opens it).
+	$(WITH_KEYCHAIN) $(BIN)/jupyter lab $(LAB_ROOT_FLAG) --LabApp.default_url=/lab/tree/00-start-here.ipynb notebooks/00-start-here.ipynb
 
 # The website's test (tests/test_site.py) needs npm's packages; where Node is missing it skips.
 test: install $(TEST_BYTECODE) system-deps $(if $(shell command -v npm),site-deps,)

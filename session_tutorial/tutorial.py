@@ -334,7 +334,9 @@ class Tutorial:
             r = submit(browser, f"{self.tenant.base_url}/activate", form)
         if r.status_code != 200:
             return Note(
-                f"The tenant's page answered HTTP {r.status_code}: is the code still valid?"
+                f"The tenant's page answered HTTP {r.status_code}: the code no longer waits for"
+                " a decision (decided already, perhaps by you on the page, or expired). Poll"
+                " the widget to see which."
             )
         done = "Approved" if action == "approve" else "Denied"
         return Note(f"{done} on the tenant's page, as the person with the phone would.")

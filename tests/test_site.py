@@ -635,7 +635,9 @@ def test_every_notebook_page_launches_its_own_notebook(walk: dict[str, Visit]) -
         assert hrefs["launch-binder"] == (
             f"https://mybinder.org/v2/gh/{REPOSITORY}/HEAD?urlpath=lab/tree/notebooks/{name}"
         )
-        assert hrefs["launch-local"] == f"http://localhost:8888/lab/tree/notebooks/{name}"
+        # `make lab` serves notebooks/ (Makefile), so the local address has no folder.
+        assert hrefs["launch-local"] == f"http://localhost:8888/lab/tree/{name}"
+    assert "notebooks/00-start-here.ipynb" in (ROOT / "Makefile").read_text()
     others = [page for page, v in walk.items() if v.launch and "notebooks/" not in page]
     assert not others
 

@@ -70,7 +70,8 @@ def launch_buttons(app: Sphinx, doctree: nodes.document) -> None:
     notebook = f"{docname}.ipynb"
     repository = app.config.tutorial_repository
     binder = f"https://mybinder.org/v2/gh/{repository}/HEAD?urlpath=lab/tree/{notebook}"
-    local = app.config.tutorial_local_lab.rstrip("/") + f"/{notebook}"
+    # `make lab` serves notebooks/ itself (Binder serves the repository): no folder here.
+    local = app.config.tutorial_local_lab.rstrip("/") + f"/{notebook.removeprefix('notebooks/')}"
     markup = (
         '<div class="launch-buttons" role="group" aria-label="Run this notebook">'
         f'<a class="launch-button launch-binder" href="{html.escape(binder)}" '
