@@ -207,6 +207,47 @@ def test_a_form_notices_the_local_tenant_stopped_started_again_and_moved(tmp_pat
         background.stop(tmp_path)
 
 
+def test_a_dead_tenants_state_file_is_not_trusted_when_its_pid_and_port_are_someone_elses(
+    tmp_path: Path,
+) -> None:
+    # A tenant killed without its shutdown leaves server.json; another local user who gets a
+    # process with its pid and listens on its port would receive the learner's sign-ins. Here
+    # this test process plays that impostor: alive, answering discovery, but not holding the
+    # folder's tenant lock.
+    import http.server
+    import json
+    import os
+    import threading
+
+    class Discovery(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    data_dir = tmp_path / "tenant"
+    data_dir.mkdir(mode=0o700)
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Discovery) as impostor:
+        threading.Thread(target=impostor.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{impostor.server_address[1]}"
+        (data_dir / "server.json").write_text(json.dumps({"pid": os.getpid(), "url": url}))
+        try:
+            assert background._answers(url)  # it does answer...
+            assert background.status(data_dir) is None  # ...but it is no tenant of this folder
+            lock = keyfiles.hold_tenant_lock(data_dir)  # a real tenant holds the lock
+            assert lock is not None
+            try:
+                running = background.status(data_dir)
+                assert running is not None and running.url == url
+            finally:
+                lock.close()
+        finally:
+            impostor.shutdown()
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads Linux's /proc")
 def test_an_exited_tenant_that_is_not_reaped_yet_counts_as_stopped() -> None:
     # A tenant that another process started is reaped by init, which in a container can take

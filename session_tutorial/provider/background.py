@@ -142,7 +142,10 @@ def status(data_dir: Path | None = None) -> Running | None:
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if _alive(running.pid) and _answers(running.url):
+    # The state file outlives a tenant killed without its shutdown (SIGKILL, the OOM killer),
+    # and its pid can come back as anyone's process, listening on its port: only the folder's
+    # lock, which a running tenant holds and no other user can open, says the tenant is real.
+    if _alive(running.pid) and keyfiles.tenant_lock_held(data_dir) and _answers(running.url):
         return running
     return None
 
