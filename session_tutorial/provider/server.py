@@ -72,7 +72,8 @@ def serve(config: TenantConfig, host: str, sock: socket.socket, *, record: bool 
         lifespan="on",
         timeout_graceful_shutdown=3,
         # Connection hygiene for a room (see connections.py): idle keep-alive connections
-        # close after 5 s, headers are at most 16 KiB, beyond max_connections a 503.
+        # close after 5 s, a request line and headers at most 16 KiB (connections.py with
+        # httptools; this setting with uvicorn's h11), beyond max_connections a 503.
         timeout_keep_alive=5,
         h11_max_incomplete_event_size=16 * 1024,
         limit_concurrency=config.max_connections,
