@@ -127,6 +127,8 @@ class Credentials:
         if isinstance(expires_at, bool) or not isinstance(expires_at, (int, float)):
             # Never quoted: a crafted entry could put a token here.
             raise CorruptEntry(_corrupt(f"expires_at is a {type(expires_at).__name__}"))
+        if not math.isfinite(expires_at):  # JSON's Infinity, or 1e400: no date to show
+            raise CorruptEntry(_corrupt("expires_at is not a finite number"))
         try:
             creds = cls(
                 access_token=obj["access_token"],

@@ -36,6 +36,14 @@ ENTRIES = {
         "#a1": DEEP,
     },
     "a manifest claiming 10**12 pieces": {"": manifest(10**12), "#a1": "x", "#a2": "y"},
+    # Parsed as inf by json: status and SessionApp failed with OverflowError showing the date.
+    **{
+        f"an expiry of {value}": {
+            "": '{"version": 1, "access_token": "a", "id_token": "b", "refresh_token": "c",'
+            f' "token_type": "Bearer", "scope": "openid", "expires_at": {value}}}'
+        }
+        for value in ("Infinity", "1e400")
+    },
 }
 # More shapes, without the keychain, in test_store.py.
 
