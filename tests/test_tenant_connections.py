@@ -6,6 +6,7 @@ timeout, and no test sleeps: each waits for the server to answer or to close.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Iterator
@@ -112,7 +113,13 @@ def test_headers_past_16_kib_are_refused_with_431_unread_and_a_normal_request_st
                 sent += 4096
         except OSError:
             pass  # reset once the tenant has closed: it did not read the rest
-        answer = _until_closed(big, time.monotonic() + 5)
+        # The tenant closes with bytes of ours unread, so its 431 may be followed by a reset
+        # rather than an orderly end: read what came until either.
+        big.settimeout(5)
+        answer = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := big.recv(4096):
+                answer += chunk
     assert answer.startswith(b"HTTP/1.1 431 ")
     near = b"X-Near: " + b"a" * (MAX_HEAD - len(head) - 200) + b"\r\n"
     with _connect(strict_tenant) as ok:

@@ -15,7 +15,7 @@ import uvicorn
 from . import keyfiles
 from .app import create_app
 from .config import STATE_FILE, TenantConfig
-from .connections import with_request_deadline
+from .connections import MAX_HEAD, with_request_deadline
 
 
 def issuer_for(host: str, port: int) -> str:
@@ -75,7 +75,7 @@ def serve(config: TenantConfig, host: str, sock: socket.socket, *, record: bool 
         # close after 5 s, a request line and headers at most 16 KiB (connections.py with
         # httptools; this setting with uvicorn's h11), beyond max_connections a 503.
         timeout_keep_alive=5,
-        h11_max_incomplete_event_size=16 * 1024,
+        h11_max_incomplete_event_size=MAX_HEAD,
         limit_concurrency=config.max_connections,
         # The peer's address is the source that brute-force protection counts: uvicorn would
         # otherwise take X-Forwarded-For from any client on 127.0.0.1 (forwarded_allow_ips).
